@@ -1,0 +1,11 @@
+"""minigiant: retrieval-augmented question answering where small models work around a large one.
+
+>>> from app import QA
+>>> qa = QA.open("my-index")
+>>> print(qa.ask("How do I create a virtual environment?").text)
+"""
+
+from app.qa import QA, Answer, AnswerStream, Citation
+from app.settings import Settings
+
+__all__ = ["QA", "Answer", "AnswerStream", "Citation", "Settings"]

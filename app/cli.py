@@ -1,0 +1,107 @@
+"""The `minigiant` command: index, ask, info, demo."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from app.settings import Settings
+from indexing.errors import MinigiantError
+
+cli = typer.Typer(
+    help="Retrieval-augmented question answering over your own documents, offline.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+IndexOption = Annotated[
+    Path | None, typer.Option("--index", "-i", help="Index folder (default: settings.index).")
+]
+
+
+def load_settings(index: Path | None = None) -> Settings:
+    settings = Settings()
+    if index is not None:
+        settings = settings.model_copy(update={"index": index})
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("faiss.loader", "sentence_transformers", "transformers", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # model loading bars; our own tqdm bars stay
+    return settings
+
+
+@cli.command()
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to index.")],
+    index: IndexOption = None,
+) -> None:
+    """Add new and changed files to the index; drop files that no longer exist."""
+    from app.indexing_run import run_index
+
+    report = run_index(load_settings(index), paths)
+    typer.echo(report)
+
+
+@cli.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    index: IndexOption = None,
+    top_n: Annotated[int | None, typer.Option(help="Passages given to the generator.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the whole result as JSON.")
+    ] = False,
+) -> None:
+    """Answer a question from the index, streaming the answer, then list its sources."""
+    from app.qa import QA
+    from app.render import answer_json, sources_text
+
+    qa = QA(load_settings(index))
+    stream = qa.ask_stream(question, top_n=top_n)
+    for piece in stream:
+        if not as_json:
+            typer.echo(piece, nl=False)
+    answer = stream.answer
+    if as_json:
+        typer.echo(json.dumps(answer_json(answer), indent=2))
+    else:
+        typer.echo("\n\n" + sources_text(answer))
+
+
+@cli.command()
+def info(index: IndexOption = None) -> None:
+    """What an index holds and how it was built."""
+    from app.render import index_info
+
+    typer.echo(index_info(load_settings(index).index))
+
+
+@cli.command()
+def demo(
+    question: Annotated[str, typer.Argument()] = "How do I create a virtual environment?",
+) -> None:
+    """Build the bundled demo index if missing, then answer a sample question from it."""
+    from app.demo import run_demo
+
+    run_demo(load_settings(), question)
+
+
+def main() -> None:
+    try:
+        cli()
+    except MinigiantError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except ValidationError as exc:
+        typer.echo(f"error: invalid settings:\n{exc}", err=True)
+        sys.exit(2)

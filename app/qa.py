@@ -1,0 +1,175 @@
+"""The question-answering pipeline object behind the CLI, the web app and the Python API."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.settings import Settings
+from generation.attribution import SentenceAttributor
+from generation.citations import CitationFilter, cited_numbers
+from generation.engines import Generator, make_generator
+from generation.prompt import ABSTAIN, build_messages, is_abstention
+from indexing.embedding import Embedder
+from indexing.errors import MinigiantError
+from indexing.reader import IndexReader
+from retrieval.hybrid import HybridRetriever
+from retrieval.passages import Passage
+from retrieval.rerank import Reranker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Answer marker [number] and the passage it names."""
+
+    number: int
+    passage: Passage
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    passages: list[Passage]
+    citations: list[Citation]
+    abstained: bool
+    model: str
+    index_version: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class AnswerStream:
+    """Iterate for answer text as it is generated; `answer` is set once iteration ends.
+
+    >>> stream = qa.ask_stream("What is a list comprehension?")
+    >>> for piece in stream:
+    ...     print(piece, end="")
+    >>> stream.answer.citations
+    """
+
+    def __init__(self, pieces: Iterator[str], finish: callable):
+        self._pieces = pieces
+        self._finish = finish
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        text = []
+        for piece in self._pieces:
+            text.append(piece)
+            yield piece
+        self.answer = self._finish("".join(text))
+
+
+class QA:
+    """Open once, ask many times; safe to share between threads."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.reader = IndexReader.open(settings.index)
+        self.reader.check_embedder(settings.embedder.model)
+        self.embedder = Embedder.from_settings(settings.embedder)
+        reranker = (
+            Reranker(settings.retrieval.reranker, device=settings.embedder.device)
+            if settings.retrieval.reranker
+            else None
+        )
+        self.retriever = HybridRetriever(self.reader, self.embedder, settings.retrieval, reranker)
+        self._generator: Generator | None = None
+
+    @classmethod
+    def open(cls, index: str | Path | None = None, settings: Settings | None = None) -> QA:
+        settings = settings or Settings()
+        if index is not None:
+            settings = settings.model_copy(update={"index": Path(index)})
+        return cls(settings)
+
+    @property
+    def generator(self) -> Generator:
+        """Loaded on first use, so retrieval-only callers (eval, indexing) never pay for it."""
+        if self._generator is None:
+            self._generator = make_generator(self.settings.generator)
+        return self._generator
+
+    def retrieve(
+        self, question: str, top_n: int | None = None, rerank: bool = True
+    ) -> list[Passage]:
+        return self.retriever.retrieve(self._checked(question), top_n=top_n, rerank=rerank)
+
+    def ask(self, question: str, **options: object) -> Answer:
+        stream = self.ask_stream(question, **options)
+        for _ in stream:
+            pass
+        assert stream.answer is not None
+        return stream.answer
+
+    def ask_stream(
+        self,
+        question: str,
+        top_n: int | None = None,
+        rerank: bool = True,
+        temperature: float | None = None,
+    ) -> AnswerStream:
+        question = self._checked(question)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        passages = self.retriever.retrieve(question, top_n=top_n, rerank=rerank, timings=timings)
+        gen = self.settings.generator
+        temperature = gen.temperature if temperature is None else temperature
+
+        def pieces() -> Iterator[str]:
+            if not passages:
+                yield ABSTAIN
+                return
+            begun = time.perf_counter()
+            citations = CitationFilter(len(passages))
+            attributor = SentenceAttributor([p.text for p in passages])
+            raw = self.generator.stream(
+                build_messages(question, passages), gen.max_tokens, temperature
+            )
+            for i, piece in enumerate(raw):
+                if i == 0:
+                    timings["first_token"] = time.perf_counter() - started
+                out = attributor.feed(citations.feed(piece))
+                if out:
+                    yield out
+            tail = attributor.feed(citations.flush()) + attributor.flush()
+            if tail:
+                yield tail
+            timings["generate"] = time.perf_counter() - begun
+
+        def finish(text: str) -> Answer:
+            text = text.strip()
+            timings["total"] = time.perf_counter() - started
+            citations = [Citation(n, passages[n - 1]) for n in cited_numbers(text)]
+            return Answer(
+                question=question,
+                text=text,
+                passages=passages,
+                citations=citations,
+                abstained=is_abstention(text) or not text,
+                model=gen.model,
+                index_version=self.reader.version.number,
+                timings=timings,
+            )
+
+        return AnswerStream(pieces(), finish)
+
+    def _checked(self, question: str) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise MinigiantError("the question is empty")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise MinigiantError(
+                f"the question has {len(question)} characters; the limit is {limit} "
+                f"(max_question_chars)"
+            )
+        return question
+
+    def close(self) -> None:
+        self.reader.close()

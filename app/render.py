@@ -1,0 +1,52 @@
+"""Plain-text and JSON views of answers and indexes, for the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from app.qa import Answer
+from indexing.reader import IndexReader
+
+
+def sources_text(answer: Answer) -> str:
+    if not answer.citations:
+        return "(no sources cited)" if not answer.abstained else "(no answer in the index)"
+    lines = ["Sources:"]
+    for citation in answer.citations:
+        p = citation.passage
+        lines.append(f"  [{citation.number}] {p.title} - {p.doc_uri} (chars {p.start}-{p.end})")
+    timings = ", ".join(f"{k} {v:.2f}s" for k, v in answer.timings.items())
+    lines.append(f"({timings})")
+    return "\n".join(lines)
+
+
+def answer_json(answer: Answer) -> dict[str, object]:
+    return dataclasses.asdict(answer)
+
+
+def _folder_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def index_info(root: Path) -> str:
+    reader = IndexReader.open(root)
+    try:
+        counts = reader.store.counts()
+        meta = reader.meta
+        size_mb = _folder_bytes(reader.version.path) / 1e6
+        return "\n".join(
+            [
+                f"index:     {reader.root} (version {reader.version.number})",
+                f"files:     {counts['files']}",
+                f"documents: {counts['documents']}",
+                f"chunks:    {counts['chunks']}",
+                f"embedder:  {meta.get('embedder')} (dimension {meta.get('dimension')})",
+                f"chunking:  {meta.get('chunk_tokens')} tokens, "
+                f"{meta.get('overlap_tokens')} overlap",
+                f"vectors:   {reader.vectors.size} in a {reader.vectors.kind} FAISS index",
+                f"size:      {size_mb:.1f} MB",
+            ]
+        )
+    finally:
+        reader.close()

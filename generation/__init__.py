@@ -1,0 +1,1 @@
+"""Passages in, cited answer out: prompt, engines, citation checks."""

@@ -1,0 +1,71 @@
+"""Keep only citations that name a passage the model was given, also while streaming."""
+
+from __future__ import annotations
+
+import re
+
+# a bracket right after a word or ")" is code (a[0], f(x)[1]), not a citation
+_CITATION = re.compile(r"(?:\s|(?<![\w)]))\[(\d{1,3}(?:\s?[,;]\s?\d{1,3}){0,9})\]")
+_OPEN_CITATION = re.compile(r"\[[\d\s,;]*")
+_DECIDES_NEXT = re.compile(r"[\w)\s]")  # a "[" after these is code, or takes the space along
+_MAX_PENDING = 64  # longer than any text _CITATION can match: emit it as plain text
+
+
+def _rewrite(match: re.Match[str], n_passages: int) -> str:
+    numbers = [int(x) for x in re.split(r"\s?[,;]\s?", match.group(1))]
+    valid = list(dict.fromkeys(n for n in numbers if 1 <= n <= n_passages))
+    if not valid:
+        return ""
+    lead = match.group(0)[0] if match.group(0)[0].isspace() else ""
+    return lead + "[" + ", ".join(str(n) for n in valid) + "]"
+
+
+def clean_citations(text: str, n_passages: int) -> str:
+    """Drop numbers that name no passage; a bracket left empty disappears with its space."""
+    return _CITATION.sub(lambda m: _rewrite(m, n_passages), text)
+
+
+def cited_numbers(text: str) -> list[int]:
+    """Passage numbers in order of first citation."""
+    found: dict[int, None] = {}
+    for match in _CITATION.finditer(text):
+        for x in re.split(r"\s?[,;]\s?", match.group(1)):
+            found[int(x)] = None
+    return list(found)
+
+
+class CitationFilter:
+    """Streams text through `clean_citations`, holding back only a possibly-open bracket.
+
+    Tokens split citations anywhere ("[", "1", "]"), so text from an unclosed "[" (and the
+    character before it) waits until the bracket closes or clearly is not a citation.
+    """
+
+    def __init__(self, n_passages: int):
+        self.n_passages = n_passages
+        self._pending = ""
+
+    def feed(self, piece: str) -> str:
+        text = self._pending + piece
+        cut = self._hold_from(text)
+        for match in _CITATION.finditer(text):  # never split a whole citation at the cut
+            if match.start() < cut < match.end():
+                cut = match.start()
+        self._pending = text[cut:]
+        return clean_citations(text[:cut], self.n_passages)
+
+    def flush(self) -> str:
+        text, self._pending = self._pending, ""
+        return clean_citations(text, self.n_passages)
+
+    @staticmethod
+    def _hold_from(text: str) -> int:
+        """Index from which text may still become (or decide) a citation."""
+        start = text.rfind("[")
+        tail = text[start:] if start != -1 else ""
+        if tail and len(tail) <= _MAX_PENDING and _OPEN_CITATION.fullmatch(tail):
+            # keep the character before "[": it decides whether the bracket is a citation
+            return max(start - 1, 0)
+        if text and _DECIDES_NEXT.fullmatch(text[-1]):
+            return len(text) - 1
+        return len(text)

@@ -1,0 +1,46 @@
+"""Local GGUF models through llama.cpp: fast on a CPU, all layers on the GPU when built for it."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Iterator
+
+from generation.engines.base import GeneratorSettings, Messages
+from indexing.models import load_once, resolve_model
+
+
+class LlamaCppGenerator:
+    def __init__(self, settings: GeneratorSettings, setting: str = "generator.model"):
+        from llama_cpp import Llama
+
+        self.name = settings.model
+        path = resolve_model(settings.model, setting)
+
+        def load() -> Llama:
+            llm = Llama(
+                model_path=path,
+                n_ctx=settings.context_tokens,
+                n_threads=settings.threads,
+                n_gpu_layers=-1,  # ignored by CPU builds
+                verbose=False,
+            )
+            atexit.register(llm.close)  # before interpreter teardown, which breaks __del__
+            return llm
+
+        self.llm = load_once(("llama_cpp", path, str(settings.context_tokens)), setting, load)
+        # one llama.cpp context answers one request at a time
+        self._lock = _locks.setdefault(id(self.llm), threading.Lock())
+
+    def stream(self, messages: Messages, max_tokens: int, temperature: float) -> Iterator[str]:
+        with self._lock:
+            chunks = self.llm.create_chat_completion(
+                messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
+            )
+            for chunk in chunks:
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+
+
+_locks: dict[int, threading.Lock] = {}

@@ -1,0 +1,1 @@
+"""Files in, searchable index out: load, chunk, embed, store, build."""

@@ -1,0 +1,76 @@
+"""Cut documents into overlapping chunks measured in the embedder's own tokens.
+
+Windows are laid over the tokenizer's character offsets, so every chunk is an exact slice of
+the document (offsets the UI can highlight) and never exceeds what the embedder reads. A
+window ends at the last paragraph break in its second half, else line break, else sentence
+end, else word boundary.
+"""
+
+from __future__ import annotations
+
+from indexing.documents import Chunk, Document
+
+_SENTENCE_END = frozenset(".!?")
+# boundary strength of the gap after a token: paragraph > line > sentence > word > none
+_PARAGRAPH, _LINE, _SENTENCE, _WORD, _NONE = 4, 3, 2, 1, 0
+
+
+class Chunker:
+    def __init__(self, tokenizer: object, chunk_tokens: int = 200, overlap_tokens: int = 32):
+        if chunk_tokens < 16:
+            raise ValueError(f"chunk_tokens must be at least 16, got {chunk_tokens}")
+        if not 0 <= overlap_tokens < chunk_tokens // 2:
+            raise ValueError(
+                f"overlap_tokens must be in [0, chunk_tokens / 2), got {overlap_tokens} "
+                f"with chunk_tokens={chunk_tokens}"
+            )
+        self.tokenizer = tokenizer
+        self.size = chunk_tokens
+        self.overlap = overlap_tokens
+
+    def split(self, document: Document) -> list[Chunk]:
+        text = document.text
+        offsets = self.tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )["offset_mapping"]
+        chunks: list[Chunk] = []
+        start, n = 0, len(offsets)
+        while start < n:
+            end = min(start + self.size, n)
+            if end < n:
+                end = self._best_end(text, offsets, start, end)
+            first, last = offsets[start][0], offsets[end - 1][1]
+            chunks.append(
+                Chunk(document.uri, len(chunks), document.title, text[first:last], first, last)
+            )
+            if end >= n:
+                break
+            start = self._next_start(offsets, start, end)
+        return chunks
+
+    @staticmethod
+    def _strength(text: str, offsets: list[tuple[int, int]], k: int) -> int:
+        gap = text[offsets[k][1] : offsets[k + 1][0]]
+        if not gap:
+            return _NONE
+        if "\n" in gap:
+            return _PARAGRAPH if gap.count("\n") > 1 else _LINE
+        return _SENTENCE if text[offsets[k][1] - 1] in _SENTENCE_END else _WORD
+
+    def _best_end(self, text: str, offsets: list[tuple[int, int]], start: int, end: int) -> int:
+        """Exclusive token index to end the window at; searches the window's second half."""
+        best_k, best = end - 1, -1
+        for k in range(end - 1, start + (end - start) // 2 - 1, -1):
+            strength = self._strength(text, offsets, k)
+            if strength > best:
+                best_k, best = k, strength
+                if strength == _PARAGRAPH:
+                    break
+        return best_k + 1
+
+    def _next_start(self, offsets: list[tuple[int, int]], start: int, end: int) -> int:
+        """Step back `overlap` tokens, then forward to a word start so no word is cut."""
+        nxt = max(end - self.overlap, start + 1)
+        while nxt < end and offsets[nxt - 1][1] == offsets[nxt][0]:
+            nxt += 1
+        return nxt

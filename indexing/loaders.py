@@ -1,0 +1,221 @@
+"""Read supported files into Documents; anything unreadable raises SkipFile with the reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from indexing.documents import Document
+from indexing.errors import SkipFile
+
+_BINARY_SNIFF_BYTES = 8192
+_CHAOS_TOLERANCE = 0.15
+_BLANK_RUNS = re.compile(r"\n\s*\n+")
+_MD_HEADING = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes that should be text: UTF-8 first, then the best detected encoding."""
+    if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
+        raise SkipFile("binary content (NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        raise SkipFile("not text in any known encoding")
+    # Single-byte Latin code pages are hard to tell apart; windows-1252 is by far the most
+    # common one, so it wins whenever it reads about as cleanly as the statistical favourite.
+    western = next((m for m in matches if m.encoding == "cp1252"), None)
+    if western is not None and western.chaos <= best.chaos + _CHAOS_TOLERANCE:
+        return str(western)
+    return str(best)
+
+
+def _tidy(text: str) -> str:
+    return _BLANK_RUNS.sub("\n\n", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
+def _one(path: Path, title: str, text: str) -> list[Document]:
+    text = _tidy(text)
+    if not text:
+        raise SkipFile("no text in file")
+    return [Document(uri=str(path), source=str(path), title=title.strip() or path.stem, text=text)]
+
+
+def load_text(path: Path) -> list[Document]:
+    text = decode_text(path.read_bytes())
+    title = path.stem
+    if path.suffix.lower() == ".md":
+        heading = _MD_HEADING.search(text)
+        if heading:
+            title = heading.group(1)
+    return _one(path, title, text)
+
+
+_BLOCK_TAGS = [
+    "p",
+    "div",
+    "section",
+    "article",
+    "li",
+    "dt",
+    "dd",
+    "pre",
+    "blockquote",
+    "table",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "br",
+    "hr",
+]
+_HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "footer", "form"]
+
+
+def load_html(path: Path) -> list[Document]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(decode_text(path.read_bytes()), "lxml")
+    for tag in soup(_HTML_NOISE):
+        tag.decompose()
+    for anchor in soup.select("a.headerlink"):  # Sphinx's pilcrow links
+        anchor.decompose()
+    # documentation generators put the page body in <main> or role=main; the rest is navigation
+    body = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.body or soup
+    h1 = body.find("h1")
+    title = h1.get_text(" ", strip=True) if h1 else ""
+    if not title and soup.title:
+        title = soup.title.get_text(" ", strip=True)
+    for block in body.find_all(_BLOCK_TAGS):
+        block.insert_after("\n")
+    lines = (" ".join(line.split()) for line in body.get_text().splitlines())
+    return _one(path, title, "\n".join(lines))
+
+
+def load_pdf(path: Path) -> list[Document]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise SkipFile("encrypted PDF (needs a password)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    except SkipFile:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise SkipFile(f"corrupt PDF ({type(exc).__name__}: {exc})") from exc
+    if not any(p.strip() for p in pages):
+        raise SkipFile("PDF has no extractable text (scanned images?)")
+    return _one(path, str(meta_title) or path.stem, "\n\n".join(pages))
+
+
+def load_docx(path: Path) -> list[Document]:
+    import zipfile
+
+    import docx
+    from docx.opc.exceptions import OpcError
+
+    try:
+        document = docx.Document(str(path))
+    except (OpcError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise SkipFile(f"corrupt .docx ({type(exc).__name__}: {exc})") from exc
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" | ".join(cell.text for cell in row.cells))
+    title = document.core_properties.title or ""
+    if not title:
+        heading = next(
+            (p.text for p in document.paragraphs if p.style.name.startswith("Heading")), ""
+        )
+        title = heading or path.stem
+    return _one(path, title, "\n".join(parts))
+
+
+def load_beir_jsonl(path: Path) -> list[Document]:
+    """One document per line: {"_id", "title", "text"} as in BEIR corpora."""
+    docs: list[Document] = []
+    seen: set[str] = set()
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw)
+                doc_id, text = str(row["_id"]), str(row.get("text") or "")
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise SkipFile(f"line {number}: not JSON ({exc})") from exc
+            except (KeyError, TypeError) as exc:
+                raise SkipFile(f"line {number}: needs fields _id and text") from exc
+            if doc_id in seen:
+                raise SkipFile(f"line {number}: duplicate _id {doc_id!r}")
+            seen.add(doc_id)
+            text = _tidy(text)
+            if text:
+                title = str(row.get("title") or "").strip() or doc_id
+                docs.append(Document(f"{path}#{doc_id}", str(path), title, text))
+    if not docs:
+        raise SkipFile("no documents with text")
+    return docs
+
+
+LOADERS: dict[str, Callable[[Path], list[Document]]] = {
+    ".txt": load_text,
+    ".md": load_text,
+    ".markdown": load_text,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+    ".docx": load_docx,
+    ".jsonl": load_beir_jsonl,
+}
+
+
+def load_file(path: Path) -> list[Document]:
+    """Load one file by its suffix; raises SkipFile naming the reason for anything unusable."""
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise SkipFile(f"unsupported file type {path.suffix or '(none)'!r}")
+    try:
+        if path.stat().st_size == 0:
+            raise SkipFile("empty file")
+        return loader(path)
+    except PermissionError as exc:
+        raise SkipFile("permission denied") from exc
+    except SkipFile:
+        raise
+    except Exception as exc:
+        raise SkipFile(f"unreadable ({type(exc).__name__}: {exc})") from exc
+
+
+def discover(paths: Iterable[Path]) -> Iterator[Path]:
+    """Yield supported files under the given files and folders, skipping hidden entries.
+
+    Symlinked folders are not followed, so link loops cannot trap the walk.
+    """
+    for root in paths:
+        if root.is_file():
+            yield root.resolve()
+            continue
+        if not root.is_dir():
+            raise FileNotFoundError(f"no such file or folder: {root}")
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                candidate = Path(folder, name)
+                if not name.startswith(".") and candidate.suffix.lower() in LOADERS:
+                    yield candidate.resolve()

@@ -1,0 +1,178 @@
+"""Documents, chunks and their FTS5 lexical index in one SQLite file, through sqlite-utils.
+
+The FTS5 table is kept in step with the chunks table by triggers, so a chunk and its lexical
+entry are written and deleted in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from indexing.documents import Chunk, Document
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back for retrieval: text plus where it came from."""
+
+    id: int
+    doc_uri: str
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    sha256: str
+    size: int
+
+
+class ChunkStore:
+    """The SQLite side of an index: files, documents, chunks, FTS5 and build metadata."""
+
+    def __init__(self, path: Path, readonly: bool = False):
+        self.path = path
+        if readonly:
+            # published versions never change, so readers skip locking altogether
+            uri = f"file:{path}?mode=ro&immutable=1"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(str(path), check_same_thread=False)
+            # durability comes from fsync + rename when the version is published
+            conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self.db = sqlite_utils.Database(conn)
+        if not readonly:
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        db = self.db
+        if "files" in db.table_names():
+            return
+        with db.conn:
+            db["files"].create({"path": str, "sha256": str, "size": int}, pk="path")
+            db["documents"].create(
+                {"id": int, "uri": str, "file": str, "title": str, "text": str},
+                pk="id",
+                foreign_keys=[("file", "files", "path")],
+            )
+            db["documents"].create_index(["uri"], unique=True)
+            db["documents"].create_index(["file"])
+            db["chunks"].create(
+                {
+                    "id": int,
+                    "doc_id": int,
+                    "ordinal": int,
+                    "title": str,
+                    "text": str,
+                    "start": int,
+                    "end": int,
+                },
+                pk="id",
+                foreign_keys=[("doc_id", "documents", "id")],
+            )
+            db["chunks"].create_index(["doc_id"])
+            db["chunks"].enable_fts(["title", "text"], tokenize="porter", create_triggers=True)
+            db["meta"].create({"key": str, "value": str}, pk="key")
+            self.set_meta({"schema_version": SCHEMA_VERSION})
+
+    def set_meta(self, values: dict[str, object]) -> None:
+        self.db["meta"].upsert_all(
+            [{"key": k, "value": json.dumps(v)} for k, v in values.items()], pk="key"
+        )
+
+    def meta(self) -> dict[str, object]:
+        return {row["key"]: json.loads(row["value"]) for row in self.db["meta"].rows}
+
+    def files(self) -> dict[str, FileRecord]:
+        return {row["path"]: FileRecord(**row) for row in self.db["files"].rows}
+
+    def add_file(
+        self, record: FileRecord, documents: Sequence[Document], chunks: Sequence[Sequence[Chunk]]
+    ) -> list[int]:
+        """Insert a file with its documents and their chunks; returns the new chunk ids.
+
+        The caller wraps this in a transaction (`with store.db.conn:`).
+        """
+        self.db["files"].insert(record.__dict__)
+        chunk_ids: list[int] = []
+        for document, doc_chunks in zip(documents, chunks, strict=True):
+            doc_id = (
+                self.db["documents"]
+                .insert(
+                    {
+                        "uri": document.uri,
+                        "file": record.path,
+                        "title": document.title,
+                        "text": document.text,
+                    }
+                )
+                .last_pk
+            )
+            for chunk in doc_chunks:
+                chunk_ids.append(
+                    self.db["chunks"]
+                    .insert(
+                        {
+                            "doc_id": doc_id,
+                            "ordinal": chunk.ordinal,
+                            "title": chunk.title,
+                            "text": chunk.text,
+                            "start": chunk.start,
+                            "end": chunk.end,
+                        }
+                    )
+                    .last_pk
+                )
+        return chunk_ids
+
+    def remove_file(self, path: str) -> list[int]:
+        """Delete a file, its documents and chunks (FTS follows by trigger); returns chunk ids."""
+        ids = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT chunks.id FROM chunks JOIN documents ON chunks.doc_id = documents.id "
+                "WHERE documents.file = ?",
+                [path],
+            )
+        ]
+        self.db.execute(
+            "DELETE FROM chunks WHERE doc_id IN (SELECT id FROM documents WHERE file = ?)", [path]
+        )
+        self.db.execute("DELETE FROM documents WHERE file = ?", [path])
+        self.db.execute("DELETE FROM files WHERE path = ?", [path])
+        return ids
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, StoredChunk]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            "SELECT chunks.id, documents.uri, documents.file, chunks.title, chunks.text, "
+            "chunks.start, chunks.end FROM chunks JOIN documents ON chunks.doc_id = documents.id "
+            f"WHERE chunks.id IN ({marks})",
+            ids,
+        ).fetchall()
+        return {row[0]: StoredChunk(*row) for row in rows}
+
+    def chunk_ids(self) -> list[int]:
+        return [row[0] for row in self.db.execute("SELECT id FROM chunks ORDER BY id")]
+
+    def counts(self) -> dict[str, int]:
+        return {name: self.db[name].count for name in ("files", "documents", "chunks")}
+
+    def close(self) -> None:
+        self.db.conn.close()

@@ -1,0 +1,1 @@
+"""Question in, ranked passages out: dense, lexical, fused, reranked."""

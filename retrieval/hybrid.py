@@ -1,0 +1,103 @@
+"""Dense + lexical candidates, fused by RRF, optionally reranked: the retrieval pipeline."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, Field, model_validator
+
+from indexing.documents import titled
+from indexing.embedding import Embedder
+from indexing.reader import IndexReader
+from retrieval.dense import DenseRetriever
+from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.lexical import LexicalRetriever
+from retrieval.passages import Passage
+from retrieval.rerank import Reranker
+
+
+class RetrievalOptions(BaseModel):
+    """Candidate depths per stage; `reranker` is a CrossEncoder id or folder, None for off."""
+
+    dense_k: int = Field(50, ge=0, le=1000)
+    lexical_k: int = Field(50, ge=0, le=1000)
+    rrf_k: int = Field(60, ge=0)
+    reranker: str | None = None
+    rerank_k: int = Field(30, ge=0, le=1000)
+    top_n: int = Field(5, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _some_candidates(self) -> RetrievalOptions:
+        if self.dense_k == 0 and self.lexical_k == 0:
+            raise ValueError("dense_k and lexical_k cannot both be 0")
+        return self
+
+
+class HybridRetriever:
+    """Each stage's score stays on the passage, so the UI and eval can show a hit's origin."""
+
+    def __init__(
+        self,
+        reader: IndexReader,
+        embedder: Embedder,
+        options: RetrievalOptions,
+        reranker: Reranker | None = None,
+    ):
+        self.reader = reader
+        self.dense = DenseRetriever(reader.vectors, embedder)
+        self.lexical = LexicalRetriever(reader.store)
+        self.options = options
+        self.reranker = reranker
+
+    def retrieve(
+        self,
+        query: str,
+        top_n: int | None = None,
+        rerank: bool = True,
+        timings: dict[str, float] | None = None,
+    ) -> list[Passage]:
+        """Best `top_n` passages; stage durations in seconds go into `timings` when given."""
+        timings = {} if timings is None else timings
+        started = time.perf_counter()
+        opts = self.options
+        top_n = opts.top_n if top_n is None else top_n
+        dense = dict(self.dense.search(query, opts.dense_k))
+        lexical = dict(self.lexical.search(query, opts.lexical_k))
+        fused = reciprocal_rank_fusion({"dense": list(dense), "lexical": list(lexical)}, opts.rrf_k)
+        use_reranker = rerank and self.reranker is not None and opts.rerank_k > 0
+        keep = max(top_n, opts.rerank_k) if use_reranker else top_n
+        fused = fused[:keep]
+        stored = self.reader.store.chunks(i for i, _ in fused)
+        passages = []
+        for chunk_id, score in fused:
+            chunk = stored[chunk_id]
+            scores = {"fused": score}
+            if chunk_id in dense:
+                scores["dense"] = dense[chunk_id]
+            if chunk_id in lexical:
+                scores["lexical"] = lexical[chunk_id]
+            passages.append(
+                Passage(
+                    chunk_id,
+                    chunk.doc_uri,
+                    chunk.source,
+                    chunk.title,
+                    chunk.text,
+                    chunk.start,
+                    chunk.end,
+                    scores,
+                )
+            )
+        timings["retrieve"] = time.perf_counter() - started
+        if use_reranker and passages:
+            started = time.perf_counter()
+            head = passages[: opts.rerank_k]
+            for passage, score in zip(
+                head,
+                self.reranker.score(query, [titled(p.title, p.text) for p in head]),
+                strict=True,
+            ):
+                passage.scores["rerank"] = score
+            passages = sorted(head, key=lambda p: -p.scores["rerank"]) + passages[opts.rerank_k :]
+            timings["rerank"] = time.perf_counter() - started
+        return passages[:top_n]

@@ -1,0 +1,44 @@
+"""Cross-encoder reranking: read question and passage together for a sharper final order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from indexing.embedding import best_device
+from indexing.models import load_once, resolve_model
+
+
+class Reranker:
+    """Any sentence-transformers CrossEncoder: a Hugging Face id or a local folder."""
+
+    def __init__(
+        self,
+        model: str,
+        device: str | None = None,
+        batch_size: int = 32,
+        max_tokens: int = 256,
+        setting: str = "retrieval.reranker",
+    ):
+        self.name = model
+        self.device = device or best_device()
+        self.batch_size = batch_size
+        path = resolve_model(model, setting)
+        self.model = load_once(
+            ("reranker", path, self.device), setting, lambda: self._load(path, max_tokens)
+        )
+
+    def _load(self, path: str, max_tokens: int):
+        from sentence_transformers import CrossEncoder
+
+        model = CrossEncoder(path, device=self.device, max_length=max_tokens)
+        if self.device.startswith("cuda"):
+            model.model.half()
+        return model
+
+    def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        if not passages:
+            return []
+        scores = self.model.predict(
+            [(query, p) for p in passages], batch_size=self.batch_size, show_progress_bar=False
+        )
+        return [float(s) for s in scores]

@@ -1,0 +1,57 @@
+"""The `minigiant` command as a user runs it: real processes, real output."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FACTS
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=600, env=env
+    )
+
+
+def test_index_ask_info(private_corpus: tuple[Path, Path]) -> None:
+    folder, root = private_corpus
+    (folder / "junk.pdf").write_bytes(b"%PDF-1.3 not really")
+    indexed = run("index", str(folder), "--index", str(root))
+    assert indexed.returncode == 0, indexed.stderr
+    assert "indexed 6 file(s)" in indexed.stdout
+    assert "skipped 1 file(s)" in indexed.stdout and "junk.pdf" in indexed.stdout
+
+    again = run("index", str(folder), "--index", str(root))
+    assert "up to date" in again.stdout
+
+    asked = run("ask", FACTS["guide.md"][2], "--index", str(root))
+    assert asked.returncode == 0, asked.stderr
+    answer, _, sources = asked.stdout.partition("Sources:")
+    assert answer.strip()
+    assert "guide.md" in sources or "no sources" in asked.stdout
+
+    info = run("info", "--index", str(root))
+    assert info.returncode == 0, info.stderr
+    assert "chunks:" in info.stdout and "flat FAISS index" in info.stdout
+    assert "all-MiniLM-L6-v2" in info.stdout
+
+
+def test_errors_are_one_line_not_tracebacks(tmp_path: Path) -> None:
+    missing = run("ask", "anything?", "--index", str(tmp_path / "none"))
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("error: no index at")
+    assert "Traceback" not in missing.stderr
+
+    nowhere = run("index", str(tmp_path / "nowhere"), "--index", str(tmp_path / "idx"))
+    assert nowhere.returncode == 2 and "nowhere" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
+
+
+def test_bad_embedder_setting_is_named(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "a.txt").write_text("some text to index")
+    env = {**os.environ, "MINIGIANT_EMBEDDER__MODEL": str(tmp_path / "no-model")}
+    result = run("index", str(tmp_path), "--index", str(tmp_path / "idx"), env=env)
+    assert result.returncode == 2
+    assert "embedder.model" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,90 @@
+from pathlib import Path
+
+import pytest
+
+from indexing.errors import SkipFile
+from indexing.loaders import discover, load_file
+from tests.conftest import FACTS
+
+
+@pytest.mark.parametrize("name", list(FACTS))
+def test_each_type_loads_its_text_and_title(corpus: Path, name: str) -> None:
+    title, text, _ = FACTS[name]
+    [document] = load_file(corpus / name)
+    assert " ".join(text.split()[:6]) in " ".join(document.text.split())
+    expected_title = name.rsplit(".", 1)[0] if name.endswith(".txt") else title
+    assert document.title == expected_title
+    assert document.source == str(corpus / name)
+
+
+def test_html_keeps_body_text_only(corpus: Path) -> None:
+    [document] = load_file(corpus / "page.html")
+    assert "scriptword" not in document.text
+    assert "color:red" not in document.text
+    assert "Home | About" not in document.text
+
+
+def test_beir_jsonl_gives_one_document_per_line(corpus: Path) -> None:
+    documents = load_file(corpus / "corpus.jsonl")
+    assert [d.uri.rsplit("#", 1)[1] for d in documents] == ["d1", "d2"]
+    assert documents[1].title == "Lighthouse keeping"
+
+
+def test_non_utf8_text_is_decoded(tmp_path: Path) -> None:
+    path = tmp_path / "latin.txt"
+    path.write_bytes("Café crème brûlée à la française, déjà vu. ".encode("cp1252") * 5)
+    [document] = load_file(path)
+    assert "Café crème brûlée" in document.text
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty file"),
+        ("blank.md", b"  \n\n \t", "no text"),
+        ("binary.txt", bytes(range(256)) * 8, "binary"),
+        ("broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage", "PDF"),
+        ("broken.docx", b"PK\x03\x04 this is not a zip archive", "corrupt .docx"),
+        ("bad.jsonl", b'{"_id": "a", "text": "fine"}\n{not json}\n', "line 2"),
+        ("noid.jsonl", b'{"text": "no id here"}\n', "line 1: needs fields _id and text"),
+        ("image.png", b"\x89PNG\r\n", "unsupported file type"),
+    ],
+)
+def test_unusable_files_raise_skip_with_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(SkipFile, match=reason):
+        load_file(path)
+
+
+def test_encrypted_pdf_is_skipped(tmp_path: Path, corpus: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page in PdfReader(corpus / "report.pdf").pages:
+        writer.add_page(page)
+    writer.encrypt("s3cret")
+    path = tmp_path / "locked.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    with pytest.raises(SkipFile, match="encrypted"):
+        load_file(path)
+
+
+def test_discover_walks_folders_skips_hidden_and_survives_link_loops(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "deep.md").write_text("deep")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "secret.txt").write_text("secret")
+    (tmp_path / "top.txt").write_text("top")
+    (tmp_path / "skip.exe").write_bytes(b"MZ")
+    (tmp_path / "a" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    found = sorted(p.name for p in discover([tmp_path]))
+    assert found == ["deep.md", "top.txt"]
+
+
+def test_discover_names_a_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        list(discover([tmp_path / "nowhere"]))

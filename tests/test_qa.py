@@ -1,0 +1,65 @@
+"""The whole path through the Python API with the real packaged LLM."""
+
+from pathlib import Path
+
+import pytest
+
+from app import QA, Settings
+from indexing.errors import IndexStateError, MinigiantError, ModelNotFoundError
+from tests.conftest import FACTS
+
+
+@pytest.fixture(scope="module")
+def qa(built_index: Path) -> QA:
+    return QA.open(built_index)
+
+
+def test_answer_cites_a_retrieved_passage(qa: QA) -> None:
+    answer = qa.ask(FACTS["page.html"][2])
+    assert answer.text and not answer.abstained
+    assert answer.citations, answer.text
+    for citation in answer.citations:
+        assert 1 <= citation.number <= len(answer.passages)
+        assert citation.passage is answer.passages[citation.number - 1]
+    assert Path(answer.passages[0].source).name == "page.html"
+    assert {"retrieve", "first_token", "generate", "total"} <= set(answer.timings)
+
+
+def test_stream_yields_pieces_then_the_answer(qa: QA) -> None:
+    stream = qa.ask_stream(FACTS["report.pdf"][2])
+    pieces = list(stream)
+    assert len(pieces) > 1
+    assert stream.answer is not None
+    assert stream.answer.text == "".join(pieces).strip()
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 5000])
+def test_bad_questions_get_clear_errors(qa: QA, question: str) -> None:
+    with pytest.raises(MinigiantError, match="empty|limit"):
+        qa.ask(question)
+
+
+def test_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
+    with pytest.raises(IndexStateError, match="minigiant index"):
+        QA.open(tmp_path / "nothing-here")
+
+
+def test_missing_generator_model_names_the_setting(built_index: Path) -> None:
+    settings = Settings(index=built_index, generator={"model": "/no/such/model.gguf"})
+    with pytest.raises(ModelNotFoundError, match="generator.model"):
+        QA(settings).ask(FACTS["notes.txt"][2])
+
+
+def test_settings_from_environment_and_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "minigiant.toml"
+    config.write_text("[retrieval]\ntop_n = 7\n\n[generator]\nmax_tokens = 99\n")
+    monkeypatch.setenv("MINIGIANT_CONFIG", str(config))
+    monkeypatch.setenv("MINIGIANT_GENERATOR__MAX_TOKENS", "42")
+    settings = Settings()
+    assert settings.retrieval.top_n == 7
+    assert settings.generator.max_tokens == 42  # environment beats the file
+    monkeypatch.setenv("MINIGIANT_RETRIEVAL__TOP_N", "0")
+    with pytest.raises(ValueError, match="top_n"):
+        Settings()

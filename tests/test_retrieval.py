@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from indexing.embedding import Embedder
+from indexing.errors import ModelNotFoundError
+from indexing.reader import IndexReader
+from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.hybrid import HybridRetriever, RetrievalOptions
+from retrieval.lexical import LexicalRetriever, fts_query
+from retrieval.rerank import Reranker
+
+
+@pytest.fixture(scope="module")
+def lexical(built_index: Path) -> LexicalRetriever:
+    return LexicalRetriever(IndexReader.open(built_index).store)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced',
+        "AND OR NOT",
+        "NEAR(glacier, 3)",
+        "glac*",
+        "title:glacier",
+        "-glacier",
+        "(glacier",
+        "^glacier",
+        "{glacier}",
+        'glacier\'s "retreat"',
+        "'; DROP TABLE chunks; --",
+    ],
+)
+def test_user_punctuation_never_breaks_fts(lexical: LexicalRetriever, query: str) -> None:
+    lexical.search(query, 5)
+
+
+@given(st.text(max_size=200))
+def test_any_text_is_a_valid_fts_query(built_index: Path, text: str) -> None:
+    LexicalRetriever(IndexReader.open(built_index).store).search(text, 3)
+
+
+def test_lexical_uses_porter_stemming(lexical: LexicalRetriever) -> None:
+    hits = lexical.search("retreating glaciers", 3)
+    assert hits, "stems 'retreat' and 'glacier' should match the PDF's text"
+
+
+def test_fts_query_is_or_of_quoted_terms() -> None:
+    assert fts_query('Who "wrote" NEAR Paris?') == '"who" OR "wrote" OR "near" OR "paris"'
+    assert fts_query("!!! ...") == ""
+
+
+def test_rrf_merges_duplicates_and_rewards_agreement() -> None:
+    fused = reciprocal_rank_fusion({"dense": [1, 2, 3], "lexical": [3, 4, 1]}, k=60)
+    ids = [i for i, _ in fused]
+    assert sorted(ids) == [1, 2, 3, 4] and len(ids) == len(set(ids))
+    assert ids[:2] == [1, 3]
+
+
+def test_top_n_and_scores(built_index: Path, embedder: Embedder) -> None:
+    search = HybridRetriever(IndexReader.open(built_index), embedder, RetrievalOptions(top_n=2))
+    timings: dict[str, float] = {}
+    passages = search.retrieve("glacier survey", timings=timings)
+    assert len(passages) == 2
+    assert passages[0].scores["fused"] >= passages[1].scores["fused"]
+    assert timings["retrieve"] > 0
+
+
+def test_options_are_validated() -> None:
+    with pytest.raises(ValueError, match="cannot both be 0"):
+        RetrievalOptions(dense_k=0, lexical_k=0)
+    with pytest.raises(ValueError):
+        RetrievalOptions(top_n=10_000)
+
+
+def test_missing_reranker_names_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="retrieval.reranker"):
+        Reranker(str(tmp_path / "no-such-model"))
