@@ -10,11 +10,14 @@ from pathlib import Path
 
 from app.settings import Settings
 from generation.attribution import SentenceAttributor
+from generation.check import FactChecker, SentenceVerdict
 from generation.citations import CitationFilter, cited_numbers
 from generation.engines import Generator, make_generator
 from generation.prompt import ABSTAIN, build_messages, is_abstention
+from indexing.documents import titled
 from indexing.embedding import Embedder
 from indexing.errors import MinigiantError
+from indexing.index_dir import IndexDir
 from indexing.reader import IndexReader
 from retrieval.hybrid import HybridRetriever
 from retrieval.passages import Passage
@@ -41,6 +44,8 @@ class Answer:
     model: str
     index_version: int
     timings: dict[str, float] = field(default_factory=dict)
+    verdicts: list[SentenceVerdict] | None = None  # None: no checker configured
+    grounded: bool | None = None  # every sentence supported; None without a checker
 
 
 class AnswerStream:
@@ -80,6 +85,7 @@ class QA:
         )
         self.retriever = HybridRetriever(self.reader, self.embedder, settings.retrieval, reranker)
         self._generator: Generator | None = None
+        self.checker = FactChecker(settings.checker) if settings.checker.model else None
 
     @classmethod
     def open(cls, index: str | Path | None = None, settings: Settings | None = None) -> QA:
@@ -94,6 +100,21 @@ class QA:
         if self._generator is None:
             self._generator = make_generator(self.settings.generator)
         return self._generator
+
+    def reload(self) -> bool:
+        """Switch to the newest published index version; True if there was a newer one.
+
+        Questions already running finish on the version they started with.
+        """
+        if IndexDir(self.settings.index).current().number == self.reader.version.number:
+            return False
+        reader = IndexReader.open(self.settings.index)
+        reader.check_embedder(self.settings.embedder.model)
+        retriever = HybridRetriever(
+            reader, self.embedder, self.settings.retrieval, self.retriever.reranker
+        )
+        self.reader, self.retriever = reader, retriever
+        return True
 
     def retrieve(
         self, question: str, top_n: int | None = None, rerank: bool = True
@@ -117,7 +138,8 @@ class QA:
         question = self._checked(question)
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        passages = self.retriever.retrieve(question, top_n=top_n, rerank=rerank, timings=timings)
+        retriever = self.retriever  # one version for the whole question, even across reload()
+        passages = retriever.retrieve(question, top_n=top_n, rerank=rerank, timings=timings)
         gen = self.settings.generator
         temperature = gen.temperature if temperature is None else temperature
 
@@ -144,17 +166,25 @@ class QA:
 
         def finish(text: str) -> Answer:
             text = text.strip()
-            timings["total"] = time.perf_counter() - started
             citations = [Citation(n, passages[n - 1]) for n in cited_numbers(text)]
+            abstained = is_abstention(text) or not text
+            verdicts = None
+            if self.checker is not None and not abstained:
+                begun = time.perf_counter()
+                verdicts = self.checker.check(text, [titled(p.title, p.text) for p in passages])
+                timings["check"] = time.perf_counter() - begun
+            timings["total"] = time.perf_counter() - started
             return Answer(
                 question=question,
                 text=text,
                 passages=passages,
                 citations=citations,
-                abstained=is_abstention(text) or not text,
+                abstained=abstained,
                 model=gen.model,
-                index_version=self.reader.version.number,
+                index_version=retriever.reader.version.number,
                 timings=timings,
+                verdicts=verdicts,
+                grounded=None if verdicts is None else all(v.supported for v in verdicts),
             )
 
         return AnswerStream(pieces(), finish)

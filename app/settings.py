@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from generation.check import CheckerSettings
 from generation.engines import GeneratorSettings
 from indexing.builder import BuildOptions
 from indexing.embedding import EmbedderSettings
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
     indexing: BuildOptions = BuildOptions()
     retrieval: RetrievalOptions = RetrievalOptions()
     generator: GeneratorSettings = GeneratorSettings()
+    checker: CheckerSettings = CheckerSettings()
     max_question_chars: int = Field(4000, ge=1)
     log_level: str = "WARNING"
 

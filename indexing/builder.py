@@ -116,6 +116,21 @@ class IndexBuilder:
         report.seconds = time.perf_counter() - started
         return report
 
+    def remove(self, paths: Sequence[str | Path]) -> BuildReport:
+        """Drop files from the index (the files themselves are left alone)."""
+        started = time.perf_counter()
+        report = BuildReport()
+        with self.index_dir.writer() as staging:
+            known = self._known_files()
+            wanted = [str(Path(p).resolve()) for p in paths]
+            missing = [p for p in wanted if p not in known]
+            if missing:
+                raise MinigiantError(f"not in the index: {', '.join(missing)}")
+            self._write_version(staging, wanted, [], {}, report)
+        report.version = self.index_dir.current().number
+        report.seconds = time.perf_counter() - started
+        return report
+
     def _known_files(self) -> dict[str, FileRecord]:
         if not self.index_dir.exists():
             return {}

@@ -1,0 +1,134 @@
+"""Judge each answer sentence against the passages with a small factuality model.
+
+The model is any sentence-transformers CrossEncoder that scores (evidence, claim) pairs with
+one logit for "supported" (ours, trained by `minigiant train checker`, or e.g.
+`vectara/hallucination_evaluation_model`-style cross-encoders). Long evidence is cut into
+overlapping windows and the best window counts, since support usually sits in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from generation.citations import cited_numbers
+from indexing.embedding import best_device
+from indexing.models import load_once, resolve_model
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)")
+_CITATIONS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
+
+
+class CheckerSettings(BaseModel):
+    """The factuality checker; `model=None` turns checking off."""
+
+    model: str | None = None
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    window_words: int = Field(160, ge=16)
+    batch_size: int = Field(32, ge=1)
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class SentenceVerdict:
+    """One answer sentence: where it is in the answer text, and whether the passages back it."""
+
+    text: str
+    start: int
+    end: int
+    supported: bool
+    score: float
+    passage: int | None  # 1-based number of the passage that supports it best
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of sentences, each keeping the citations that follow its full stop."""
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        start, end = match.span()
+        piece = text[start:end]
+        lead = len(piece) - len(piece.lstrip())
+        if piece.strip():
+            spans.append((start + lead, start + len(piece.rstrip())))
+    return spans
+
+
+def evidence_windows(text: str, words: int) -> list[str]:
+    """Overlapping windows of `words` words (half overlap), so no fact is cut at an edge."""
+    tokens = text.split()
+    if len(tokens) <= words:
+        return [text]
+    step = words // 2
+    return [" ".join(tokens[i : i + words]) for i in range(0, len(tokens) - step, step)]
+
+
+class FactChecker:
+    def __init__(self, settings: CheckerSettings, setting: str = "checker.model"):
+        if settings.model is None:
+            raise ValueError("checker.model is not set")
+        self.settings = settings
+        self.device = settings.device or best_device()
+        path = resolve_model(settings.model, setting)
+        self.model = load_once(("checker", path, self.device), setting, lambda: self._load(path))
+
+    def _load(self, path: str):
+        from sentence_transformers import CrossEncoder
+
+        model = CrossEncoder(path, device=self.device, max_length=512)
+        if self.device.startswith("cuda"):
+            model.model.half()
+        return model
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """P(supported) for (evidence, claim) pairs; evidence longer than a window is windowed."""
+        flat: list[tuple[str, str]] = []
+        owners: list[int] = []
+        for i, (evidence, claim) in enumerate(pairs):
+            for window in evidence_windows(evidence, self.settings.window_words):
+                flat.append((window, claim))
+                owners.append(i)
+        if not flat:
+            return []
+        probs = self.model.predict(
+            flat,
+            batch_size=self.settings.batch_size,
+            show_progress_bar=False,
+            activation_fn=_sigmoid(),
+        )
+        best = [0.0] * len(pairs)
+        for owner, p in zip(owners, probs, strict=True):
+            best[owner] = max(best[owner], float(p))
+        return best
+
+    def check(self, answer: str, passages: Sequence[str]) -> list[SentenceVerdict]:
+        """A verdict per sentence, judged against every passage (cited ones first on ties)."""
+        spans = split_sentences(answer)
+        claims = [_CITATIONS.sub("", answer[s:e]).strip() for s, e in spans]
+        pairs = [(p, c) for c in claims for p in passages]
+        scores = self.score(pairs) if passages else []
+        verdicts = []
+        for k, ((start, end), claim) in enumerate(zip(spans, claims, strict=True)):
+            row = scores[k * len(passages) : (k + 1) * len(passages)]
+            cited = [n for n in cited_numbers(answer[start:end]) if 1 <= n <= len(passages)]
+            best = max(range(len(row)), key=lambda j: (row[j], j + 1 in cited), default=None)
+            score = row[best] if best is not None else 0.0
+            verdicts.append(
+                SentenceVerdict(
+                    text=answer[start:end],
+                    start=start,
+                    end=end,
+                    supported=bool(claim) and score >= self.settings.threshold,
+                    score=score,
+                    passage=best + 1 if best is not None else None,
+                )
+            )
+        return verdicts
+
+
+def _sigmoid():
+    import torch
+
+    return torch.nn.Sigmoid()
