@@ -1,0 +1,1 @@
+"""Quality and speed measured on real data sets: retrieval, end-to-end QA, factuality."""

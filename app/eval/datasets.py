@@ -1,0 +1,205 @@
+"""Readers for the evaluation sets under the shared data folder, in their published formats."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexing.errors import MinigiantError
+
+DATA_ENV = "MINIGIANT_DATA"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEV_SHARE = 5  # one group in five is dev
+
+
+def data_root() -> Path:
+    """`$MINIGIANT_DATA`, else `<repo>/../shared/data` (where CI and workers keep it)."""
+    return Path(os.environ.get(DATA_ENV) or REPO_ROOT.parent / "shared" / "data").resolve()
+
+
+def is_dev(group: str) -> bool:
+    """Stable dev/train split by group id (a claim id): sha1(id) % 5 == 0 is dev, about 20%.
+
+    Grouping keeps every row of one claim on the same side, since claims repeat across rows.
+    """
+    return int(hashlib.sha1(group.encode()).hexdigest(), 16) % DEV_SHARE == 0
+
+
+def doc_id_of(uri: str) -> str:
+    """`/path/corpus.jsonl#<_id>` -> `<_id>`, the id qrels and gold labels use."""
+    return uri.rsplit("#", 1)[-1]
+
+
+def sample(items: list, limit: int | None, seed: int = 0) -> list:
+    """A seeded random subset in original order, so small runs still span the whole set."""
+    if limit is None or limit >= len(items):
+        return items
+    keep = sorted(random.Random(seed).sample(range(len(items)), limit))
+    return [items[i] for i in keep]
+
+
+@dataclass
+class BeirDataset:
+    """A BEIR folder: corpus.jsonl, queries.jsonl and qrels/<split>.tsv."""
+
+    name: str
+    corpus: Path
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+    @classmethod
+    def load(cls, folder: Path, split: str = "test") -> BeirDataset:
+        folder = Path(folder).resolve()
+        corpus, queries_path, qrels_path = (
+            folder / "corpus.jsonl",
+            folder / "queries.jsonl",
+            folder / "qrels" / f"{split}.tsv",
+        )
+        for path in (corpus, queries_path, qrels_path):
+            if not path.exists():
+                raise MinigiantError(f"{folder} is not a BEIR folder: {path.name} is missing")
+        qrels: dict[str, dict[str, int]] = {}
+        with qrels_path.open(newline="") as handle:
+            rows = csv.reader(handle, delimiter="\t")
+            next(rows)  # header: query-id corpus-id score
+            for row in rows:
+                if len(row) >= 3 and int(row[2]) > 0:
+                    qrels.setdefault(row[0].strip(), {})[row[1].strip()] = int(row[2])
+        queries = {}
+        with queries_path.open() as handle:
+            for line in handle:
+                if line.strip():
+                    row = json.loads(line)
+                    if str(row["_id"]) in qrels:
+                        queries[str(row["_id"])] = str(row["text"])
+        missing = set(qrels) - set(queries)
+        if missing:
+            raise MinigiantError(f"{len(missing)} judged queries are not in {queries_path}")
+        return cls(folder.name, corpus, queries, qrels)
+
+
+@dataclass
+class QAItem:
+    """One question with what counts as right: answer strings, or a yes/no verdict and doc."""
+
+    question: str
+    answers: list[str] = field(default_factory=list)
+    verdict: str | None = None  # "yes" / "no" for claims
+    gold_doc: str | None = None
+
+
+@dataclass
+class QASet:
+    name: str
+    kind: str  # "short_answer" or "claims"
+    items: list[QAItem]
+    corpus: Path | None  # BEIR corpus to index; None when the set carries its own passages
+    passages: list[dict[str, str]] = field(default_factory=list)
+
+
+def load_squad(path: Path) -> QASet:
+    """SQuAD v1.1 json: questions with answer spans; its paragraphs become the corpus."""
+    data = json.loads(Path(path).read_text())["data"]
+    items, passages = [], []
+    for article in data:
+        for p, paragraph in enumerate(article["paragraphs"]):
+            doc_id = f"{article['title']}-{p}"
+            passages.append(
+                {"_id": doc_id, "title": article["title"], "text": paragraph["context"]}
+            )
+            for qa in paragraph["qas"]:
+                answers = list(dict.fromkeys(a["text"] for a in qa["answers"]))
+                items.append(QAItem(qa["question"], answers=answers, gold_doc=doc_id))
+    return QASet(Path(path).resolve().parent.name, "short_answer", items, None, passages)
+
+
+CLAIM_VERDICTS = {"SUPPORT": "yes", "CONTRADICT": "no"}
+
+
+def claim_question(claim: str) -> str:
+    """A SciFact claim asked as a yes/no question."""
+    return f"Is it true that {claim.strip().rstrip('.')}? Answer yes or no."
+
+
+def load_scifact_claims(path: Path, corpus: Path, split: str = "dev") -> QASet:
+    """SUPPORT/CONTRADICT claims from scifact-claims, dev split by claim id (see `is_dev`)."""
+    items = []
+    with Path(path).open() as handle:
+        for line in handle:
+            row = json.loads(line)
+            verdict = CLAIM_VERDICTS.get(row["label"])
+            if verdict is None or (split == "dev" and not is_dev(str(row["claim_id"]))):
+                continue
+            items.append(
+                QAItem(claim_question(row["claim"]), verdict=verdict, gold_doc=str(row["doc_id"]))
+            )
+    return QASet(f"{Path(path).parent.name}-{split}", "claims", items, corpus)
+
+
+def load_short_answers(path: Path, corpus: Path) -> QASet:
+    """jsonl of {"question", "answers": [...]} (or "answer": str) over a BEIR corpus."""
+    items = []
+    with Path(path).open() as handle:
+        for line in handle:
+            if line.strip():
+                row = json.loads(line)
+                answers = row.get("answers") or [row["answer"]]
+                items.append(QAItem(row["question"], answers=[str(a) for a in answers]))
+    return QASet(Path(path).stem, "short_answer", items, corpus)
+
+
+def load_qa_set(path: Path, corpus: Path | None = None) -> QASet:
+    """Pick the reader from the file: SQuAD json, scifact-claims jsonl, or short answers."""
+    path = Path(path).resolve()
+    if path.suffix == ".json":
+        return load_squad(path)
+    with path.open() as handle:
+        first = json.loads(handle.readline())
+    if "claim" in first and "label" in first:
+        return load_scifact_claims(path, corpus or data_root() / "scifact" / "corpus.jsonl")
+    if corpus is None:
+        raise MinigiantError(f"{path.name} has no passages of its own: name one with --corpus")
+    return load_short_answers(path, corpus)
+
+
+POSITIVE_LABELS = {"SUPPORT", "SUPPORTED", "TRUE", "YES", "1", "ENTAILMENT", "FAITHFUL"}
+
+
+@dataclass
+class LabeledPair:
+    evidence: str
+    claim: str
+    label: int  # 1 = supported
+    group: str  # rows of one claim share a group, so splits never divide them
+
+
+def load_pairs(path: Path) -> list[LabeledPair]:
+    """jsonl with evidence, claim and label (SUPPORT/1/true = supported, anything else not).
+
+    Files carrying `claim_id` (scifact-claims) keep only their dev split: the checker trains
+    on the rest.
+    """
+    pairs = []
+    with Path(path).open() as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            group = str(row.get("claim_id", row["claim"]))
+            if "claim_id" in row and not is_dev(group):
+                continue
+            label = int(str(row["label"]).strip().upper() in POSITIVE_LABELS)
+            pairs.append(LabeledPair(str(row["evidence"]), str(row["claim"]), label, group))
+    if not pairs:
+        raise MinigiantError(f"no labeled pairs in {path}")
+    return pairs
+
+
+def is_tuning_half(group: str) -> bool:
+    """Which half of an eval set picks the checker threshold; the other half is scored."""
+    return int(hashlib.sha1(f"threshold:{group}".encode()).hexdigest(), 16) % 2 == 0
