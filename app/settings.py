@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from app.web.settings import WebSettings
 from generation.check import CheckerSettings
 from generation.engines import GeneratorSettings
 from indexing.builder import BuildOptions
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalOptions = RetrievalOptions()
     generator: GeneratorSettings = GeneratorSettings()
     checker: CheckerSettings = CheckerSettings()
+    web: WebSettings = WebSettings()
     max_question_chars: int = Field(4000, ge=1)
     log_level: str = "WARNING"
 
