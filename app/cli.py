@@ -96,6 +96,22 @@ def demo(
     run_demo(load_settings(), question)
 
 
+@cli.command()
+def serve(
+    index: IndexOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (web.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (web.port).")] = None,
+    auth: Annotated[
+        str | None, typer.Option(help="Require a login, as user:password (web.auth).")
+    ] = None,
+) -> None:
+    """Start the web chat: ask with cited sources, upload documents, change settings."""
+    from app.web.server import serve as serve_web
+
+    settings = load_settings(index)
+    serve_web(settings, host=host, port=port, auth=auth)
+
+
 def main() -> None:
     try:
         cli()
