@@ -273,9 +273,12 @@ def _add_api(service: WebService) -> None:
         return json.loads(json.dumps(answer_json(answer), default=float))
 
     def documents() -> list:
-        """The indexed files: path, size in bytes, chunks, whether uploaded through the page."""
+        """The indexed files: file path, size in bytes, chunks, whether uploaded in the page.
+
+        (Not "path": gradio_client would take such a dict for a file to download.)
+        """
         return [
-            {"path": f.path, "size": f.size, "chunks": f.chunks, "uploaded": f.uploaded}
+            {"file": f.path, "size": f.size, "chunks": f.chunks, "uploaded": f.uploaded}
             for f in service.files()
         ]
 
