@@ -155,6 +155,7 @@ def test_empty_chat_shows_the_index(page, screens: Path) -> None:
     header = page.inner_text("#mg-header")
     assert "6 files" in header and "index v1" in header
     assert page.locator("#mg-chat").get_by_text("Ask anything about your documents").count()
+    page.wait_for_timeout(1500)  # let the page's first refresh and its fade finish
     page.screenshot(path=screens / "01_empty_chat.png")
 
 
@@ -171,6 +172,7 @@ def test_streamed_answer_cites_and_opens_its_passage(page, screens: Path) -> Non
     assert panel.locator(".mg-passage-source").inner_text() == "page.html"
     assert panel.locator(".mg-passage-title").inner_text() == title
     assert "Imre Halvorsen" in panel.locator("mark").inner_text()  # the cited span, highlighted
+    page.wait_for_timeout(800)  # the side panel slides open
     page.screenshot(path=screens / "03_passage_panel.png")
     page.locator("#mg-chat").get_by_text("Retrieved 5 passages").click()
     details = page.locator("#mg-chat .mg-details")
@@ -178,6 +180,7 @@ def test_streamed_answer_cites_and_opens_its_passage(page, screens: Path) -> Non
     headers = details.locator("th").all_inner_texts()
     assert headers[-4:] == ["dense", "lexical", "fused", "rerank"]
     assert "retrieve" in details.inner_text() and "generate" in details.inner_text()
+    page.wait_for_timeout(800)
     page.screenshot(path=screens / "05_details.png")
 
 
