@@ -13,7 +13,7 @@ from generation.attribution import SentenceAttributor
 from generation.check import FactChecker, SentenceVerdict
 from generation.citations import CitationFilter, cited_numbers
 from generation.engines import Generator, make_generator
-from generation.prompt import ABSTAIN, build_messages, is_abstention
+from generation.prompt import ABSTAIN, build_messages, fit_to_context, is_abstention
 from indexing.documents import titled
 from indexing.embedding import Embedder
 from indexing.errors import MinigiantError
@@ -24,6 +24,8 @@ from retrieval.passages import Passage
 from retrieval.rerank import Reranker
 
 log = logging.getLogger(__name__)
+
+MAX_TOP_N = 100
 
 
 @dataclass(frozen=True)
@@ -136,12 +138,17 @@ class QA:
         temperature: float | None = None,
     ) -> AnswerStream:
         question = self._checked(question)
+        gen = self.settings.generator
+        temperature = gen.temperature if temperature is None else temperature
+        if top_n is not None and not 1 <= top_n <= MAX_TOP_N:
+            raise MinigiantError(f"top_n must be between 1 and {MAX_TOP_N}, got {top_n}")
+        if not 0.0 <= temperature <= 2.0:
+            raise MinigiantError(f"temperature must be between 0 and 2, got {temperature}")
         timings: dict[str, float] = {}
         started = time.perf_counter()
         retriever = self.retriever  # one version for the whole question, even across reload()
         passages = retriever.retrieve(question, top_n=top_n, rerank=rerank, timings=timings)
-        gen = self.settings.generator
-        temperature = gen.temperature if temperature is None else temperature
+        passages = fit_to_context(passages, gen.context_tokens - gen.max_tokens)
 
         def pieces() -> Iterator[str]:
             if not passages:

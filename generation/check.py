@@ -27,7 +27,7 @@ class CheckerSettings(BaseModel):
 
     model: str | None = None
     threshold: float = Field(0.5, ge=0.0, le=1.0)
-    window_words: int = Field(160, ge=16)
+    window_words: int = Field(100, ge=16)
     batch_size: int = Field(32, ge=1)
     device: str | None = None
 
@@ -77,7 +77,7 @@ class FactChecker:
     def _load(self, path: str):
         from sentence_transformers import CrossEncoder
 
-        model = CrossEncoder(path, device=self.device, max_length=512)
+        model = CrossEncoder(path, device=self.device, max_length=256)
         if self.device.startswith("cuda"):
             model.model.half()
         return model

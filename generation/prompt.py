@@ -53,5 +53,21 @@ def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str,
     ]
 
 
+_CHARS_PER_TOKEN = 3  # conservative for English with subword vocabularies
+_PROMPT_OVERHEAD_TOKENS = 300  # instructions, worked example, question
+
+
+def fit_to_context(passages: Sequence[Passage], prompt_tokens: int) -> list[Passage]:
+    """The best-ranked passages whose text fits the generator's prompt budget (at least one)."""
+    budget = (prompt_tokens - _PROMPT_OVERHEAD_TOKENS) * _CHARS_PER_TOKEN
+    kept: list[Passage] = []
+    for passage in passages:
+        budget -= len(passage.title) + len(passage.text) + 8
+        if kept and budget < 0:
+            break
+        kept.append(passage)
+    return kept
+
+
 def is_abstention(answer: str) -> bool:
     return bool(_ABSTAIN.match(answer))

@@ -63,3 +63,22 @@ def test_settings_from_environment_and_toml(
     monkeypatch.setenv("MINIGIANT_RETRIEVAL__TOP_N", "0")
     with pytest.raises(ValueError, match="top_n"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"top_n": 10_000}, "top_n"),
+        ({"top_n": 0}, "top_n"),
+        ({"temperature": 5.0}, "temperature"),
+    ],
+)
+def test_out_of_range_options_are_refused(qa: QA, options: dict, message: str) -> None:
+    with pytest.raises(MinigiantError, match=message):
+        qa.ask(FACTS["notes.txt"][2], **options)
+
+
+def test_passages_are_cut_to_the_generator_context(built_index: Path) -> None:
+    settings = Settings(index=built_index, generator={"context_tokens": 512, "max_tokens": 64})
+    answer = QA(settings).ask(FACTS["notes.txt"][2], top_n=7)
+    assert 1 <= len(answer.passages) < 7

@@ -1,0 +1,1 @@
+"""Training recipes for the small checking models minigiant ships: reranker and checker."""
