@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from app.eval.commands import eval_cli
 from app.settings import Settings
 from indexing.errors import MinigiantError
 
@@ -20,6 +21,7 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+cli.add_typer(eval_cli, name="eval")
 
 IndexOption = Annotated[
     Path | None, typer.Option("--index", "-i", help="Index folder (default: settings.index).")

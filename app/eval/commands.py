@@ -1,0 +1,143 @@
+"""`minigiant eval retrieval|qa|factuality`: run an eval, write JSON + PNG, print a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+eval_cli = typer.Typer(
+    help="Measure quality and speed on real data sets; reports go to runs/<eval>/.",
+    no_args_is_help=True,
+)
+
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Report folder (default: runs/<eval name>).")
+]
+LimitOption = Annotated[
+    int | None, typer.Option(help="Evaluate a seeded random sample of this many questions.")
+]
+
+
+def _settings(updates: dict[str, dict[str, object]]):
+    """Settings as the CLI loads them, with per-eval overrides of nested sections."""
+    from app.cli import load_settings
+
+    settings = load_settings()
+    for section, values in updates.items():
+        values = {k: v for k, v in values.items() if v is not None}
+        if values:
+            current = getattr(settings, section)
+            settings = settings.model_copy(update={section: current.model_copy(update=values)})
+    return settings
+
+
+@eval_cli.command("retrieval")
+def retrieval(
+    dataset: Annotated[Path, typer.Option(help="BEIR folder: corpus.jsonl, queries, qrels/.")],
+    split: Annotated[str, typer.Option(help="qrels/<split>.tsv to score against.")] = "test",
+    reranker: Annotated[
+        str | None, typer.Option(help="CrossEncoder id or folder for hybrid+rerank.")
+    ] = None,
+    rerank_k: Annotated[int | None, typer.Option(help="Hybrid candidates reranked.")] = None,
+    depth: Annotated[int, typer.Option(help="Documents ranked per query.")] = 100,
+    limit: LimitOption = None,
+    out: OutOption = None,
+) -> None:
+    """nDCG@10, Recall@10/100, MRR@10 and queries/s for lexical, dense, hybrid, +rerank."""
+    from app.eval.datasets import BeirDataset
+    from app.eval.report import bar_chart, format_table, write_report
+    from app.eval.retrieval_eval import RetrievalEval, retrieval_table
+
+    settings = _settings({"retrieval": {"reranker": reranker, "rerank_k": rerank_k}})
+    data = BeirDataset.load(dataset, split)
+    report = RetrievalEval(data, settings, depth=depth, limit=limit).run()
+    groups = {
+        name: {m: r[m] for m in report["measures"]}
+        for name, r in report["systems"].items()
+        if r["status"] == "ok"
+    }
+    figure = bar_chart(
+        groups,
+        f"{data.name} ({split}, {report['queries']} queries)",
+        {"best anchor nDCG@10": max(report["anchors_ndcg@10"].values())}
+        if report["anchors_ndcg@10"]
+        else None,
+    )
+    path = write_report(out or Path("runs/retrieval"), data.name, report, figure)
+    typer.echo(format_table(retrieval_table(report)))
+    typer.echo(f"report: {path}  index: {report['index']}")
+
+
+@eval_cli.command("qa")
+def qa(
+    dataset: Annotated[
+        Path, typer.Option(help="SQuAD json, scifact-claims jsonl, or question/answers jsonl.")
+    ],
+    corpus: Annotated[
+        Path | None, typer.Option(help="BEIR corpus.jsonl to answer from, if not implied.")
+    ] = None,
+    checker: Annotated[str | None, typer.Option(help="Checker model folder or id.")] = None,
+    limit: LimitOption = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the question sample.")] = 0,
+    out: OutOption = None,
+) -> None:
+    """Exact match / F1 / citation precision, or verdict accuracy for claims; latency."""
+    from app.eval.datasets import load_qa_set
+    from app.eval.qa_eval import QAEval
+    from app.eval.report import bar_chart, format_table, write_report
+
+    settings = _settings({"checker": {"model": checker}})
+    qa_set = load_qa_set(dataset, corpus)
+    report = QAEval(qa_set, settings, limit=limit, seed=seed).run()
+    summary = report["summary"]
+    rates = {
+        k: v
+        for k, v in summary.items()
+        if v is not None and not k.startswith(("latency", "first_token"))
+    }
+    figure = bar_chart({qa_set.name: rates}, f"{qa_set.name}: {report['questions']} questions")
+    path = write_report(out or Path("runs/qa"), qa_set.name, report, figure)
+    typer.echo(format_table([{"metric": k, "value": v} for k, v in summary.items()]))
+    typer.echo(f"report: {path}  index: {report['index']}")
+
+
+@eval_cli.command("factuality")
+def factuality(
+    dataset: Annotated[Path, typer.Option(help="jsonl with evidence, claim, label.")],
+    checker: Annotated[str, typer.Option(help="Checker model folder or id.")],
+    out: OutOption = None,
+) -> None:
+    """Balanced accuracy and ROC AUC of the checker, threshold chosen on a dev half."""
+    from app.eval.datasets import load_pairs
+    from app.eval.factuality_eval import FactualityEval
+    from app.eval.report import format_table, roc_figure, write_report
+
+    settings = _settings({"checker": {"model": checker}})
+    report = FactualityEval(load_pairs(dataset), settings.checker).run()
+    test = [
+        (label, score)
+        for label, score, split in zip(
+            report["labels"], report["scores"], report["split"], strict=True
+        )
+        if split == "test"
+    ]
+    figure = roc_figure(
+        [t[0] for t in test], [t[1] for t in test], report["threshold"], f"{dataset.stem} (test)"
+    )
+    path = write_report(out or Path("runs/factuality"), dataset.stem, report, figure)
+    rows = [
+        {
+            "split": name,
+            "threshold": report[key].get("threshold", report["threshold"]),
+            **{k: report[key][k] for k in ("balanced_accuracy", "roc_auc", "n", "positives")},
+        }
+        for name, key in (
+            ("dev (tuned)", "dev"),
+            ("test", "test"),
+            ("test @ setting", "test_at_setting_threshold"),
+        )
+    ]
+    typer.echo(format_table(rows))
+    typer.echo(f"report: {path}")

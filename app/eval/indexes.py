@@ -1,0 +1,52 @@
+"""Indexes built for evaluation live in a cache outside the source tree and are reused."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.eval.datasets import REPO_ROOT
+from app.settings import Settings
+from indexing.builder import IndexBuilder
+from indexing.embedding import Embedder
+from indexing.index_dir import IndexDir
+
+CACHE_ENV = "MINIGIANT_EVAL_CACHE"
+
+
+def cache_root() -> Path:
+    """`$MINIGIANT_EVAL_CACHE`, else the gitignored `<repo>/indexes/eval`."""
+    return Path(os.environ.get(CACHE_ENV) or REPO_ROOT / "indexes" / "eval").resolve()
+
+
+def index_path(name: str, settings: Settings) -> Path:
+    """One folder per (data set, embedder): another embedder never overwrites an index."""
+    embedder = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(settings.embedder.model).name)
+    return cache_root() / f"{name}-{embedder}"
+
+
+def ensure_index(name: str, files: Sequence[Path], settings: Settings) -> Path:
+    """Build the index for `files`, or reuse it: an unchanged published index is a no-op."""
+    root = index_path(name, settings)
+    IndexBuilder(IndexDir(root), Embedder.from_settings(settings.embedder), settings.indexing).run(
+        list(files)
+    )
+    return root
+
+
+def write_corpus(name: str, passages: Sequence[dict[str, str]]) -> Path:
+    """Write passages a data set carries inline as a BEIR corpus.jsonl in the cache.
+
+    The bytes are deterministic, so a rewrite keeps the file hash and the index stays reused.
+    """
+    path = cache_root() / f"{name}-corpus" / "corpus.jsonl"
+    text = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in passages)
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return path

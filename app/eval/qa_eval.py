@@ -1,0 +1,129 @@
+"""End-to-end QA: ask every question through `QA` and score answers, citations and latency."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from app.eval.datasets import QAItem, QASet, doc_id_of, sample
+from app.eval.indexes import ensure_index, write_corpus
+from app.eval.metrics import contains_answer, exact_match, token_f1
+from app.qa import QA, Answer
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_MARKERS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
+_VERDICT = re.compile(r"\b(yes|no|true|false)\b", re.IGNORECASE)
+_VERDICT_WORDS = {"yes": "yes", "true": "yes", "no": "no", "false": "no"}
+
+
+def answer_verdict(text: str) -> str | None:
+    """The first yes/no (or true/false) word of an answer; None when it gives neither."""
+    match = _VERDICT.search(text)
+    return _VERDICT_WORDS[match.group(1).lower()] if match else None
+
+
+def without_markers(text: str) -> str:
+    """Answer text without its [n] markers, which would count as tokens in EM and F1."""
+    return _MARKERS.sub("", text).strip()
+
+
+@dataclass
+class QAEval:
+    """A question set, the settings to answer it with, and how many questions to sample."""
+
+    qa_set: QASet
+    settings: Settings
+    limit: int | None = None
+    seed: int = 0
+
+    def run(self) -> dict[str, object]:
+        corpus = self.qa_set.corpus or write_corpus(self.qa_set.name, self.qa_set.passages)
+        root = ensure_index(corpus.parent.name.removesuffix("-corpus"), [corpus], self.settings)
+        qa = QA(self.settings.model_copy(update={"index": root}))
+        items = sample(self.qa_set.items, self.limit, self.seed)
+        records = [
+            self._record(item, qa.ask(item.question))
+            for item in tqdm(items, desc=f"qa {self.qa_set.name}", unit="question")
+        ]
+        qa.close()
+        return {
+            "dataset": self.qa_set.name,
+            "kind": self.qa_set.kind,
+            "index": str(root),
+            "questions": len(records),
+            "generator": f"{self.settings.generator.engine}:{self.settings.generator.model}",
+            "checker": self.settings.checker.model,
+            "top_n": self.settings.retrieval.top_n,
+            "summary": summarise(records, self.qa_set.kind),
+            "answers": records,
+        }
+
+    def _record(self, item: QAItem, answer: Answer) -> dict[str, object]:
+        cited_docs = [doc_id_of(c.passage.doc_uri) for c in answer.citations]
+        record: dict[str, object] = {
+            "question": item.question,
+            "answer": answer.text,
+            "abstained": answer.abstained,
+            "seconds": answer.timings.get("total"),
+            "first_token_s": answer.timings.get("first_token"),
+            "cited_docs": cited_docs,
+            "gold_retrieved": item.gold_doc is not None
+            and any(doc_id_of(p.doc_uri) == item.gold_doc for p in answer.passages),
+        }
+        if answer.verdicts is not None:
+            record["sentences"] = len(answer.verdicts)
+            record["sentences_supported"] = sum(v.supported for v in answer.verdicts)
+        if self.qa_set.kind == "claims":
+            predicted = None if answer.abstained else answer_verdict(answer.text)
+            record |= {
+                "gold": item.verdict,
+                "predicted": predicted,
+                "gold_cited": item.gold_doc in cited_docs,
+            }
+        else:
+            text = "" if answer.abstained else without_markers(answer.text)
+            record |= {
+                "gold": item.answers,
+                "em": exact_match(text, item.answers),
+                "f1": token_f1(text, item.answers),
+                "citations_with_answer": sum(
+                    contains_answer(c.passage.text, item.answers) for c in answer.citations
+                ),
+                "citations": len(answer.citations),
+            }
+        return record
+
+
+def summarise(records: list[dict[str, object]], kind: str) -> dict[str, float | None]:
+    """Means over all questions (abstentions count as wrong) plus latency percentiles."""
+    n = max(1, len(records))
+    seconds = [r["seconds"] for r in records if r["seconds"] is not None]
+    first = [r["first_token_s"] for r in records if r["first_token_s"] is not None]
+    sentences = sum(r.get("sentences", 0) for r in records)
+    summary: dict[str, float | None] = {
+        "abstention_rate": sum(r["abstained"] for r in records) / n,
+        "gold_retrieved": sum(r["gold_retrieved"] for r in records) / n,
+        "latency_p50_s": float(np.percentile(seconds, 50)) if seconds else None,
+        "latency_p95_s": float(np.percentile(seconds, 95)) if seconds else None,
+        "first_token_p50_s": float(np.percentile(first, 50)) if first else None,
+        "checker_accepted": (
+            sum(r.get("sentences_supported", 0) for r in records) / sentences if sentences else None
+        ),
+    }
+    if kind == "claims":
+        summary["verdict_accuracy"] = sum(r["predicted"] == r["gold"] for r in records) / n
+        summary["gold_cited"] = sum(r["gold_cited"] for r in records) / n
+    else:
+        cited = sum(r["citations"] for r in records)
+        summary["exact_match"] = sum(r["em"] for r in records) / n
+        summary["f1"] = sum(r["f1"] for r in records) / n
+        summary["citation_precision"] = (
+            sum(r["citations_with_answer"] for r in records) / cited if cited else None
+        )
+    return summary
