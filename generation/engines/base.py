@@ -23,8 +23,10 @@ class GeneratorSettings(BaseModel):
     base_url: str | None = None
     api_key: str | None = None
     context_tokens: int = Field(4096, ge=512)
-    max_tokens: int = Field(256, ge=1, le=8192)
+    max_tokens: int = Field(200, ge=1, le=8192)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
+    # small models loop on greedy decoding; llama_cpp and transformers engines apply it
+    repeat_penalty: float = Field(1.15, ge=1.0, le=2.0)
     threads: int | None = Field(None, ge=1)
     timeout_s: float = Field(120.0, gt=0)
     device: str | None = None

@@ -15,6 +15,7 @@ class LlamaCppGenerator:
         from llama_cpp import Llama
 
         self.name = settings.model
+        self.repeat_penalty = settings.repeat_penalty
         path = resolve_model(settings.model, setting)
 
         def load() -> Llama:
@@ -35,7 +36,11 @@ class LlamaCppGenerator:
     def stream(self, messages: Messages, max_tokens: int, temperature: float) -> Iterator[str]:
         with self._lock:
             chunks = self.llm.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
+                messages=messages,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                repeat_penalty=self.repeat_penalty,
+                stream=True,
             )
             for chunk in chunks:
                 piece = chunk["choices"][0]["delta"].get("content")

@@ -14,6 +14,7 @@ from indexing.models import load_once, resolve_model
 class TransformersGenerator:
     def __init__(self, settings: GeneratorSettings, setting: str = "generator.model"):
         self.name = settings.model
+        self.repeat_penalty = settings.repeat_penalty
         self.device = settings.device or best_device()
         path = resolve_model(settings.model, setting)
         gguf = settings.gguf_file
@@ -47,7 +48,13 @@ class TransformersGenerator:
             if temperature > 0
             else {"do_sample": False}
         )
-        kwargs = dict(inputs, streamer=streamer, max_new_tokens=max_tokens, **sampling)
+        kwargs = dict(
+            inputs,
+            streamer=streamer,
+            max_new_tokens=max_tokens,
+            repetition_penalty=self.repeat_penalty,
+            **sampling,
+        )
         with self._lock:
             worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
             worker.start()
