@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import stat
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from indexing.documents import Document
 from indexing.errors import SkipFile
 
+log = logging.getLogger(__name__)
+
 _BINARY_SNIFF_BYTES = 8192
+# Text and HTML are read whole (HTML parsers hold a tree several times the file's size), so
+# files past this are refused before reading: ~3,000 pages of prose, far beyond a document.
+MAX_TEXT_FILE_BYTES = 16 * 2**20
+# A .docx is a zip that python-docx inflates completely: refuse archives that would expand
+# past this, or that claim impossible compression (zip bombs), before opening them.
+MAX_DOCX_UNCOMPRESSED_BYTES = 256 * 2**20
+_MAX_DOCX_RATIO = 200
 _CHAOS_TOLERANCE = 0.15
 _BLANK_RUNS = re.compile(r"\n\s*\n+")
 _MD_HEADING = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -50,8 +62,18 @@ def _one(path: Path, title: str, text: str) -> list[Document]:
     return [Document(uri=str(path), source=str(path), title=title.strip() or path.stem, text=text)]
 
 
+def _read_text_bytes(path: Path) -> bytes:
+    size = path.stat().st_size
+    if size > MAX_TEXT_FILE_BYTES:
+        raise SkipFile(
+            f"too large: {size / 2**20:.1f} MB of text, the limit is "
+            f"{MAX_TEXT_FILE_BYTES / 2**20:g} MB (split the file)"
+        )
+    return path.read_bytes()
+
+
 def load_text(path: Path) -> list[Document]:
-    text = decode_text(path.read_bytes())
+    text = decode_text(_read_text_bytes(path))
     title = path.stem
     if path.suffix.lower() == ".md":
         heading = _MD_HEADING.search(text)
@@ -87,7 +109,7 @@ _HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "foot
 def load_html(path: Path) -> list[Document]:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(decode_text(path.read_bytes()), "lxml")
+    soup = BeautifulSoup(decode_text(_read_text_bytes(path)), "lxml")
     for tag in soup(_HTML_NOISE):
         tag.decompose()
     for anchor in soup.select("a.headerlink"):  # Sphinx's pilcrow links
@@ -123,13 +145,27 @@ def load_pdf(path: Path) -> list[Document]:
     return _one(path, str(meta_title) or path.stem, "\n\n".join(pages))
 
 
-def load_docx(path: Path) -> list[Document]:
-    import zipfile
+def _check_zip_expansion(path: Path) -> None:
+    """Refuse a zip bomb from its directory alone; zipfile never inflates past declared sizes."""
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    total = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members)
+    if total > MAX_DOCX_UNCOMPRESSED_BYTES:
+        raise SkipFile(
+            f"zip bomb? .docx would expand to {total / 2**20:.0f} MB, the limit is "
+            f"{MAX_DOCX_UNCOMPRESSED_BYTES / 2**20:g} MB"
+        )
+    if total > 2**20 and total > _MAX_DOCX_RATIO * max(packed, 1):
+        raise SkipFile(f"zip bomb? .docx compresses {total // max(packed, 1)}:1")
 
+
+def load_docx(path: Path) -> list[Document]:
     import docx
     from docx.opc.exceptions import OpcError
 
     try:
+        _check_zip_expansion(path)
         document = docx.Document(str(path))
     except (OpcError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise SkipFile(f"corrupt .docx ({type(exc).__name__}: {exc})") from exc
@@ -202,20 +238,45 @@ def load_file(path: Path) -> list[Document]:
         raise SkipFile(f"unreadable ({type(exc).__name__}: {exc})") from exc
 
 
+def _canonical(path: Path) -> Path:
+    """The resolved path; a symlink loop keeps its own name, so hashing it reports the loop."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.abspath(path))
+
+
+def _is_special(path: Path) -> bool:
+    """FIFOs, sockets and devices (also behind links): reading one could block forever."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except OSError:  # dangling link or loop: the indexer reports it when it tries to read
+        return False
+
+
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
     """Yield supported files under the given files and folders, skipping hidden entries.
 
-    Symlinked folders are not followed, so link loops cannot trap the walk.
+    Symlinked folders are not followed, so link loops cannot trap the walk; special files
+    (FIFOs, devices) are left out with a warning, since reading one may never return.
     """
     for root in paths:
         if root.is_file():
-            yield root.resolve()
+            yield _canonical(root)
             continue
         if not root.is_dir():
             raise FileNotFoundError(f"no such file or folder: {root}")
-        for folder, dirs, files in os.walk(root):
+        for folder, dirs, files in os.walk(root, onerror=_warn_unreadable):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 candidate = Path(folder, name)
-                if not name.startswith(".") and candidate.suffix.lower() in LOADERS:
-                    yield candidate.resolve()
+                if name.startswith(".") or candidate.suffix.lower() not in LOADERS:
+                    continue
+                if _is_special(candidate):
+                    log.warning("skipped %s: not a regular file", candidate)
+                    continue
+                yield _canonical(candidate)
+
+
+def _warn_unreadable(error: OSError) -> None:
+    log.warning("skipped folder %s: %s", error.filename, error.strerror or error)
