@@ -1,0 +1,69 @@
+"""Shared by the bench scripts: the data they run on and how they print and time things."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from app.eval.datasets import BeirDataset, data_root
+from app.eval.report import format_table, machine
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("faiss.loader", "sentence_transformers", "transformers", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def scifact() -> BeirDataset:
+    return BeirDataset.load(data_root() / "scifact")
+
+
+def corpus_rows(data: BeirDataset, limit: int | None = None) -> list[dict[str, str]]:
+    """Corpus documents in file order ({"_id", "title", "text"})."""
+    rows = []
+    with data.corpus.open() as handle:
+        for line in handle:
+            rows.append(json.loads(line))
+            if limit is not None and len(rows) >= limit:
+                break
+    return rows
+
+
+def judged_slice(data: BeirDataset, size: int) -> list[dict[str, str]]:
+    """Every judged document plus the first others up to `size`: all test queries answerable."""
+    judged = {d for docs in data.qrels.values() for d in docs}
+    rows = corpus_rows(data)
+    keep = [r for r in rows if r["_id"] in judged]
+    keep += [r for r in rows if r["_id"] not in judged][: max(0, size - len(keep))]
+    return keep
+
+
+def timed(fn: Callable[[], object]) -> tuple[object, float]:
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def percentiles_ms(seconds: Sequence[float]) -> tuple[float, float]:
+    return float(np.percentile(seconds, 50) * 1000), float(np.percentile(seconds, 95) * 1000)
+
+
+def print_result(title: str, rows: list[dict[str, object]], ratios: dict[str, float]) -> None:
+    """The bench's output: a table, then the ratios it exists to measure."""
+    print(f"\n## {title}\n{machine()}\n")
+    print(format_table(rows))
+    print()
+    for name, value in ratios.items():
+        print(f"ratio {name}: {value:.2f}x")
+
+
+def write_jsonl(path: Path, rows: Sequence[dict[str, str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path

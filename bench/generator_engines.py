@@ -1,0 +1,153 @@
+"""Time to first token and decode tokens/s for each generator engine on the same GGUF model.
+
+Engines: llama_cpp (in process), transformers (the same GGUF dequantised to fp32; needs
+`pip install gguf accelerate`), and openai (our LangChain client against llama-cpp-python's
+OpenAI-compatible server, started here on 127.0.0.1). All get the same prompt: a real SciFact
+claim with five abstracts, as `QA` would build it. Tokens are counted with one tokenizer.
+
+    python bench/generator_engines.py --runs 3 --max-tokens 96
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from common import corpus_rows, print_result, scifact, setup_logging
+
+from generation.engines import GeneratorSettings, make_generator
+from generation.prompt import build_messages
+from indexing.models import resolve_model
+from retrieval.passages import Passage
+
+MODEL = "SmolLM2-135M-Instruct-Q4_1.gguf"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(path: str, port: int) -> subprocess.Popen:
+    """llama-cpp-python's OpenAI-compatible server on loopback only."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            path,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+            return server
+        except OSError:
+            time.sleep(1)
+    server.kill()
+    raise RuntimeError("llama_cpp.server did not start within 120 s")
+
+
+def run_engine(settings: GeneratorSettings, prompts: list, max_tokens: int, count):
+    """Median TTFT and decode rate over `prompts[1:]`; prompts[0] warms the engine up.
+
+    Every prompt holds different abstracts, so no engine can answer from a cached prompt.
+    """
+    generator = make_generator(settings)
+    first, rates = [], []
+    for attempt, messages in enumerate(prompts):
+        started = time.perf_counter()
+        pieces, first_at = [], None
+        for piece in generator.stream(messages, max_tokens, 0.0):
+            first_at = first_at or time.perf_counter()
+            pieces.append(piece)
+        ended = time.perf_counter()
+        if attempt and first_at is not None:
+            first.append(first_at - started)
+            rates.append((count("".join(pieces)) - 1) / max(ended - first_at, 1e-9))
+    return sorted(first)[len(first) // 2], sorted(rates)[len(rates) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--max-tokens", type=int, default=96)
+    args = parser.parse_args()
+    setup_logging()
+    from llama_cpp import Llama
+
+    path = resolve_model(MODEL, "generator.model")
+    vocab = Llama(model_path=path, vocab_only=True, verbose=False)
+    count = lambda text: len(vocab.tokenize(text.encode(), add_bos=False, special=False))  # noqa: E731
+    data = scifact()
+    docs = corpus_rows(data, 5 * (args.runs + 1))
+    qids = sorted(data.queries, key=int)
+    prompts = [
+        build_messages(
+            data.queries[qids[run]],
+            [
+                Passage(i, f"corpus.jsonl#{d['_id']}", "corpus.jsonl", d["title"], d["text"], 0, 0)
+                for i, d in enumerate(docs[5 * run : 5 * run + 5])
+            ],
+        )
+        for run in range(args.runs + 1)
+    ]
+    port = free_port()
+    engines = {
+        "llama_cpp": GeneratorSettings(engine="llama_cpp", model=MODEL),
+        "transformers (fp32, GGUF dequantised)": GeneratorSettings(
+            engine="transformers", model=MODEL, device="cpu"
+        ),
+        "openai -> llama_cpp.server (loopback)": GeneratorSettings(
+            engine="openai", model=MODEL, base_url=f"http://127.0.0.1:{port}/v1"
+        ),
+    }
+    rows, results = [], {}
+    server = None
+    try:
+        for name, settings in engines.items():
+            if settings.engine == "openai":
+                server = start_server(path, port)
+            try:
+                ttft, rate = run_engine(settings, prompts, args.max_tokens, count)
+            except Exception as exc:  # an engine that cannot run here is reported, not fatal
+                rows.append({"engine": name, "status": f"failed: {type(exc).__name__}: {exc}"})
+                continue
+            results[name] = (ttft, rate)
+            rows.append({"engine": name, "status": "ok", "TTFT s": ttft, "decode tok/s": rate})
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+    base = results.get("llama_cpp")
+    ratios = {}
+    if base:
+        for name, (ttft, rate) in results.items():
+            if name != "llama_cpp":
+                ratios[f"{name} TTFT / llama_cpp TTFT"] = ttft / base[0]
+                ratios[f"llama_cpp tok/s / {name} tok/s"] = base[1] / rate
+    print_result(
+        f"Generators, SmolLM2-135M-Instruct Q4_1, prompt = 1 claim + 5 abstracts, "
+        f"{args.max_tokens} new tokens, median of {args.runs}",
+        rows,
+        ratios,
+    )
+
+
+if __name__ == "__main__":
+    main()
