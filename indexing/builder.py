@@ -14,11 +14,11 @@ from pydantic import BaseModel, Field, model_validator
 from tqdm import tqdm
 
 from indexing.chunking import Chunker
-from indexing.documents import Chunk, Document, titled
 from indexing.embedding import Embedder
-from indexing.errors import IndexStateError, MinigiantError, SkipFile
+from indexing.errors import IndexStateError, MinigiantError
 from indexing.index_dir import SQLITE_NAME, IndexDir
-from indexing.loaders import discover, load_file
+from indexing.loaders import discover
+from indexing.pipeline import FilePipeline, LocalPipeline, PreparedBatch
 from indexing.store import ChunkStore, FileRecord
 from indexing.vectors import VectorIndex
 
@@ -31,6 +31,8 @@ class BuildOptions(BaseModel):
     chunk_tokens: int = Field(200, ge=16)
     overlap_tokens: int = Field(32, ge=0)
     ivf_threshold: int = Field(100_000, ge=1)
+    # bytes per vector in IVF lists once past ivf_threshold (product quantisation); 0 = off
+    pq_bytes: int = Field(0, ge=0)
     flush_chunks: int = Field(1024, ge=1)
     progress: bool = True
 
@@ -60,16 +62,6 @@ class BuildReport:
         return bool(self.indexed or self.removed)
 
 
-@dataclass
-class _Pending:
-    records: list[FileRecord] = field(default_factory=list)
-    documents: list[list[Document]] = field(default_factory=list)
-    chunks: list[list[list[Chunk]]] = field(default_factory=list)
-
-    def size(self) -> int:
-        return sum(len(c) for per_file in self.chunks for c in per_file)
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -79,13 +71,26 @@ def file_sha256(path: Path) -> str:
 
 
 class IndexBuilder:
-    """Updates an index folder from files: new and changed files in, vanished files out."""
+    """Updates an index folder from files: new and changed files in, vanished files out.
 
-    def __init__(self, index_dir: IndexDir, embedder: Embedder, options: BuildOptions):
+    `pipeline` turns files into chunks and vectors (default: in this process); whatever it
+    is, this builder stays the single writer of the staging version.
+    """
+
+    def __init__(
+        self,
+        index_dir: IndexDir,
+        embedder: Embedder,
+        options: BuildOptions,
+        pipeline: FilePipeline | None = None,
+    ):
         self.index_dir = index_dir
         self.embedder = embedder
         self.options = options
         self.chunker = Chunker(embedder.tokenizer, options.chunk_tokens, options.overlap_tokens)
+        self.pipeline = pipeline or LocalPipeline(
+            embedder, self.chunker, options.flush_chunks, options.progress
+        )
 
     def build_meta(self) -> dict[str, object]:
         return {
@@ -185,52 +190,24 @@ class IndexBuilder:
                 report.chunks_removed += len(ids)
                 if path not in hashes:
                     report.removed.append(path)
-        pending = _Pending()
-        with tqdm(
-            total=len(to_add), desc="loading", unit="file", disable=not self.options.progress
-        ) as bar:
-            for path in to_add:
-                self._load_into(Path(path), hashes[path], pending, report)
-                bar.update()
-                if pending.size() >= self.options.flush_chunks:
-                    self._flush(pending, store, vectors, report)
-                    pending = _Pending()
-        self._flush(pending, store, vectors, report)
-        if vectors.maybe_switch_to_ivf(self.options.ivf_threshold):
+        for batch in self.pipeline.prepare([(Path(p), hashes[p]) for p in to_add]):
+            self._write_batch(batch, store, vectors, report)
+        if vectors.maybe_switch_to_ivf(self.options.ivf_threshold, self.options.pq_bytes):
             log.info("index passed %d vectors: switched to IVF", self.options.ivf_threshold)
         vectors.save(staging / "faiss.index")
         with store.db.conn:
             store.set_meta(self.build_meta())
         store.close()
 
-    def _load_into(self, path: Path, sha: str, pending: _Pending, report: BuildReport) -> None:
-        try:
-            documents = load_file(path)
-        except SkipFile as exc:
-            self._skip(report, str(path), str(exc))
-            return
-        pending.records.append(FileRecord(str(path), sha, path.stat().st_size))
-        pending.documents.append(documents)
-        pending.chunks.append([self.chunker.split(d) for d in documents])
-        report.indexed.append(str(path))
-
-    def _flush(
-        self, pending: _Pending, store: ChunkStore, vectors: VectorIndex, report: BuildReport
+    def _write_batch(
+        self, batch: PreparedBatch, store: ChunkStore, vectors: VectorIndex, report: BuildReport
     ) -> None:
-        flat = [c for per_file in pending.chunks for per_doc in per_file for c in per_doc]
-        if not flat and not pending.records:
-            return
-        started = time.perf_counter()
-        embeddings = self.embedder.embed_passages(
-            [titled(c.title, c.text) for c in flat],
-            progress=self.options.progress and len(flat) > 256,
-        )
-        report.embed_seconds += time.perf_counter() - started
-        ids: list[int] = []
+        for path, reason in batch.skipped:
+            self._skip(report, path, reason)
         with store.db.conn:
-            for record, documents, chunks in zip(
-                pending.records, pending.documents, pending.chunks, strict=True
-            ):
-                ids.extend(store.add_file(record, documents, chunks))
-        vectors.add(np.asarray(ids, dtype=np.int64), embeddings)
+            ids = store.add_files([(f.record, f.documents, f.chunks) for f in batch.files])
+        if ids:
+            vectors.add(np.asarray(ids, dtype=np.int64), batch.vectors)
+        report.indexed.extend(f.record.path for f in batch.files)
         report.chunks_added += len(ids)
+        report.embed_seconds += batch.embed_seconds
