@@ -47,11 +47,20 @@ def load_settings(index: Path | None = None) -> Settings:
 def index(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders to index.")],
     index: IndexOption = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Load, chunk and embed on Ray: 'local' starts a local instance, 'auto' or "
+            "ray://HOST:10001 joins a cluster (needs the 'ray' extra).",
+        ),
+    ] = None,
 ) -> None:
     """Add new and changed files to the index; drop files that no longer exist."""
     from app.indexing_run import run_index
 
-    report = run_index(load_settings(index), paths)
+    report = run_index(load_settings(index), paths, ray_address=ray)
     typer.echo(report)
 
 

@@ -9,14 +9,34 @@ from app.settings import Settings
 from indexing.builder import BuildReport, IndexBuilder
 from indexing.embedding import Embedder
 from indexing.index_dir import IndexDir
+from indexing.pipeline import FilePipeline
 
 
-def run_index(settings: Settings, paths: Sequence[Path]) -> str:
-    """Update the index and return the summary shown to the user."""
-    builder = IndexBuilder(
-        IndexDir(settings.index), Embedder.from_settings(settings.embedder), settings.indexing
-    )
+def run_index(settings: Settings, paths: Sequence[Path], ray_address: str | None = None) -> str:
+    """Update the index and return the summary shown to the user.
+
+    With `ray_address` ('local', 'auto' or a cluster address) files are loaded, chunked and
+    embedded on Ray; the index written is the same either way.
+    """
+    embedder = Embedder.from_settings(settings.embedder)
+    pipeline = None if ray_address is None else ray_pipeline(settings, embedder, ray_address)
+    builder = IndexBuilder(IndexDir(settings.index), embedder, settings.indexing, pipeline)
     return summary(builder.run(list(paths)), settings.index)
+
+
+def ray_pipeline(settings: Settings, embedder: Embedder, address: str) -> FilePipeline:
+    from indexing.ray_pipeline import RayPipeline
+
+    options = settings.indexing
+    return RayPipeline(
+        settings.embedder,
+        embedder.dimension,
+        options.chunk_tokens,
+        options.overlap_tokens,
+        flush_chunks=options.flush_chunks,
+        address=address,
+        progress=options.progress,
+    )
 
 
 def summary(report: BuildReport, index: Path) -> str:
