@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from app.settings import Settings
 from app.web.settings import WebSettings
+
+if TYPE_CHECKING:
+    from app.web.service import WebService
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +33,25 @@ def serve(
     block: bool = True,
 ):
     """Load the models, build the page and listen; returns the Blocks when `block` is False."""
-    # Gradio reports usage and checks for updates unless told not to; we stay on this machine
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    from app.web import assets
     from app.web.service import WebService
-    from app.web.ui import build_ui
 
     web = web_settings(settings, host, port, auth)
-    settings = settings.model_copy(update={"web": web})
-    service = WebService(settings)
+    service = WebService(settings.model_copy(update={"web": web}))
     service.warm_up()
+    return launch(service, block)
+
+
+def launch(service: WebService, block: bool = True):
+    """Build the page over `service` and listen on its settings' host and port."""
+    # Gradio reports usage and checks for updates unless told not to; we stay on this machine
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    from starlette.middleware import Middleware
+
+    from app.web import assets
+    from app.web.limits import RateLimit
+    from app.web.ui import build_ui
+
+    web = service.settings.web
     demo = build_ui(service)
     demo.queue(default_concurrency_limit=4, max_size=web.queue_size)
     demo.launch(
@@ -59,5 +72,6 @@ def serve(
         theme=assets.theme(),
         css=assets.CSS,
         head=assets.HEAD,
+        app_kwargs={"middleware": [Middleware(RateLimit, per_minute=web.requests_per_minute)]},
     )
     return demo

@@ -21,6 +21,8 @@ class WebSettings(BaseModel):
     max_upload_mb: float = Field(50.0, gt=0)
     chat_concurrency: int = Field(2, ge=1)
     queue_size: int = Field(64, ge=1)
+    # questions, API calls, uploads and logins per client and minute; more get HTTP 429
+    requests_per_minute: int = Field(240, ge=1)
     # generators a user may pick in the page besides `generator`, e.g. an OpenAI-compatible one
     generators: list[GeneratorSettings] = Field(default_factory=list)
 
