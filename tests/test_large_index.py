@@ -1,0 +1,90 @@
+"""Large-index parts on real FAISS and SQLite: IVF-PQ, memory-mapped loading, bulk inserts."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexing.documents import Chunk, Document
+from indexing.errors import MinigiantError
+from indexing.store import ChunkStore, FileRecord
+from indexing.vectors import VectorIndex
+
+DIM = 64
+
+
+def clustered(n: int, seed: int = 0) -> np.ndarray:
+    """Unit vectors around 200 centres, shaped like real embeddings rather than pure noise."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((200, DIM))
+    x = centres[rng.integers(0, 200, n)] + 0.3 * rng.standard_normal((n, DIM))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def vectors() -> np.ndarray:
+    return clustered(12_000)
+
+
+def flat_index(vectors: np.ndarray) -> VectorIndex:
+    index = VectorIndex.create(DIM)
+    index.add(np.arange(100, 100 + len(vectors)), vectors)
+    return index
+
+
+@pytest.mark.parametrize(("pq_bytes", "kind", "min_recall"), [(0, "ivf", 0.9), (16, "ivfpq", 0.4)])
+def test_ivf_and_pq_find_what_flat_finds_and_survive_mmap(
+    vectors: np.ndarray, tmp_path: Path, pq_bytes: int, kind: str, min_recall: float
+) -> None:
+    queries = vectors[:50]
+    exact = flat_index(vectors).search(queries, 10)[1]
+    index = flat_index(vectors)
+    assert index.maybe_switch_to_ivf(1000, pq_bytes=pq_bytes)
+    assert index.kind == kind and index.size == len(vectors)
+    assert sorted(index.ids().tolist()) == list(range(100, 100 + len(vectors)))
+    found = index.search(queries, 10)[1]
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)]) > (
+        min_recall
+    )
+
+    index.remove(np.arange(100, 110))
+    index.save(tmp_path / "faiss.index")
+    mapped = VectorIndex.load(tmp_path / "faiss.index", mmap=True)
+    assert mapped.kind == kind and mapped.size == len(vectors) - 10
+    np.testing.assert_array_equal(mapped.search(queries, 10)[1], index.search(queries, 10)[1])
+    assert not set(mapped.search(queries[:10], 10)[1].ravel()) & set(range(100, 110))
+
+
+def test_pq_bytes_must_divide_the_dimension(vectors: np.ndarray) -> None:
+    with pytest.raises(MinigiantError, match="pq_bytes=10 must divide .* 64: try 8"):
+        flat_index(vectors).maybe_switch_to_ivf(1000, pq_bytes=10)
+
+
+def test_pq_falls_back_to_ivf_when_too_few_vectors_to_train() -> None:
+    index = flat_index(clustered(2000))
+    assert index.maybe_switch_to_ivf(100, pq_bytes=16)
+    assert index.kind == "ivf"
+
+
+def test_bulk_insert_assigns_ids_after_existing_rows_and_feeds_fts(tmp_path: Path) -> None:
+    store = ChunkStore(tmp_path / "index.sqlite")
+
+    def file(name: str, words: list[str]) -> tuple[FileRecord, list[Document], list[list[Chunk]]]:
+        doc = Document(name, name, name, " ".join(words))
+        chunks, at = [], 0
+        for i, word in enumerate(words):
+            chunks.append(Chunk(name, i, name, word, at, at + len(word)))
+            at += len(word) + 1
+        return FileRecord(name, "sha", 1), [doc], [chunks]
+
+    with store.db.conn:
+        first = store.add_files([file("a", ["alpha", "beta"]), file("b", ["gamma"])])
+    with store.db.conn:
+        store.remove_file("b")
+        second = store.add_file(*file("c", ["delta", "epsilon"]))
+    assert first == [1, 2, 3] and second == [3, 4]
+    assert store.counts() == {"files": 2, "documents": 2, "chunks": 4}
+    hits = store.db.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'epsilon'")
+    assert [row[0] for row in hits] == [4]
+    assert store.chunks([4])[4].text == "epsilon"
+    store.close()
