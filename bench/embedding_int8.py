@@ -38,7 +38,7 @@ def load_models(folder: Path) -> dict[str, object]:
         str(folder),
         backend="onnx",
         device="cpu",
-        model_kwargs={"file_name": "onnx/model_qint8_avx2.onnx"},
+        model_kwargs={"file_name": "onnx/model_quint8_avx2.onnx"},
     )
     return {
         "fp32 PyTorch": SentenceTransformer(str(folder), device="cpu"),

@@ -119,7 +119,8 @@ def test_qa_eval_on_claims(workspace: Path, scifact_slice: BeirDataset) -> None:
         and json.loads(line)["label"] != "NOT_ENOUGH_INFO"
         and any(json.loads(line)["doc_id"] in docs for docs in scifact_slice.qrels.values())
     ]
-    claims = workspace / "claims.jsonl"
+    claims = workspace / "scifact-claims" / "train.jsonl"
+    claims.parent.mkdir()
     claims.write_text("\n".join(dev_claims[:2]) + "\n")
     out = workspace / "qa"
     args = ["qa", "--dataset", str(claims), "--corpus", str(scifact_slice.corpus)]
