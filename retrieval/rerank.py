@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from indexing.embedding import best_device
 from indexing.models import load_once, resolve_model
+from retrieval.cross_encoder import load_cross_encoder
 
 
 class Reranker:
@@ -24,16 +25,10 @@ class Reranker:
         self.batch_size = batch_size
         path = resolve_model(model, setting)
         self.model = load_once(
-            ("reranker", path, self.device), setting, lambda: self._load(path, max_tokens)
+            ("cross-encoder", path, self.device),
+            setting,
+            lambda: load_cross_encoder(path, self.device, max_tokens, setting),
         )
-
-    def _load(self, path: str, max_tokens: int):
-        from sentence_transformers import CrossEncoder
-
-        model = CrossEncoder(path, device=self.device, max_length=max_tokens)
-        if self.device.startswith("cuda"):
-            model.model.half()
-        return model
 
     def score(self, query: str, passages: Sequence[str]) -> list[float]:
         if not passages:

@@ -39,7 +39,7 @@ LICENCES = {
 }
 
 
-def _counts(pairs: list[Pair]) -> dict[str, int]:
+def count_kinds(pairs: list[Pair]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for p in pairs:
         counts[p.kind] = counts.get(p.kind, 0) + 1
@@ -80,7 +80,7 @@ def train_checker(out: Path, config: TrainConfig, halu_items: int = 4000) -> Tra
     train, dev = checker_pairs(config.seed, halu_items, window)
     log.info("checker data: %d train, %d dev pairs", len(train), len(dev))
     model = train_cross_encoder(train, config, out)
-    run = TrainLog("checker", config, {"train": _counts(train), "dev": _counts(dev)})
+    run = TrainLog("checker", config, {"train": count_kinds(train), "dev": count_kinds(dev)})
     dev_probs = predict_probs(model, dev)
     threshold = best_threshold([p.label for p in dev], dev_probs)
     run.dev = {
@@ -134,7 +134,7 @@ def train_reranker(
     pairs = mine_hard_negatives(passages, queries, negatives, Embedder())
     train, dev = split_by_group(pairs, 0.05, random.Random(config.seed))
     model = train_cross_encoder(train, config, out)
-    run = TrainLog("reranker", config, {"train": _counts(train), "dev": _counts(dev)})
+    run = TrainLog("reranker", config, {"train": count_kinds(train), "dev": count_kinds(dev)})
     dev_probs = predict_probs(model, dev)
     run.dev = {
         f"own_dev_{k}": v for k, v in binary_scores([p.label for p in dev], dev_probs).items()

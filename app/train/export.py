@@ -1,0 +1,37 @@
+"""Write a trained cross-encoder as a compact folder: changed tensors only, fp16."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from indexing.models import resolve_model
+from retrieval.cross_encoder import COMPACT_MANIFEST, COMPACT_WEIGHTS
+
+_KEEP_FILES = ("README.md", "train_log.json")
+
+
+def export_compact(src: Path, out: Path, base: str = "all-MiniLM-L6-v2") -> dict[str, int]:
+    """Keep every tensor of `src` that differs from `base` (frozen layers drop out).
+
+    Returns tensor counts, for the log.
+    """
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tuned = load_file(str(src / "model.safetensors"))
+    reference = load_file(str(Path(resolve_model(base, "export --base")) / "model.safetensors"))
+    kept = {}
+    for name, tensor in tuned.items():
+        base_name = name.removeprefix("bert.")
+        same = base_name in reference and torch.equal(reference[base_name], tensor)
+        if not same:
+            kept[name] = tensor.to(torch.float16).contiguous()
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(kept, str(out / COMPACT_WEIGHTS))
+    (out / COMPACT_MANIFEST).write_text(json.dumps({"format": 1, "base": base}, indent=2))
+    for name in _KEEP_FILES:
+        if (src / name).exists() and src != out:
+            shutil.copy2(src / name, out / name)
+    return {"kept": len(kept), "total": len(tuned)}
