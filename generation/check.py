@@ -28,8 +28,8 @@ _CITATIONS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
 class CheckerSettings(BaseModel):
     """The factuality checker; `model=None` turns checking off."""
 
-    model: str | None = None
-    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    model: str | None = "minigiant-checker"
+    threshold: float | None = Field(None, ge=0.0, le=1.0)  # None: the model's own, else 0.5
     window_words: int = Field(100, ge=16)
     batch_size: int = Field(32, ge=1)
     device: str | None = None
@@ -100,6 +100,14 @@ class CrossEncoderScorer:
         return best
 
 
+def _own_threshold(path: str) -> float:
+    """The threshold a minigiant-trained model chose on its dev split; 0.5 for others."""
+    manifest = Path(path) / "minigiant.json"
+    return (
+        float(json.loads(manifest.read_text()).get("threshold", 0.5)) if manifest.exists() else 0.5
+    )
+
+
 def _feature_model(path: str) -> bool:
     manifest = Path(path) / "minigiant.json"
     return manifest.exists() and json.loads(manifest.read_text()).get("kind") == "features"
@@ -111,9 +119,11 @@ class FactChecker:
     def __init__(self, settings: CheckerSettings, setting: str = "checker.model"):
         if settings.model is None:
             raise ValueError("checker.model is not set")
-        self.settings = settings
         device = settings.device or best_device()
         path = resolve_model(settings.model, setting)
+        if settings.threshold is None:
+            settings = settings.model_copy(update={"threshold": _own_threshold(path)})
+        self.settings = settings
         if _feature_model(path):
             from generation.check_features import FeatureScorer
 

@@ -131,7 +131,22 @@ def predict_probs(model, pairs: Sequence[Pair], batch_size: int = 64) -> list[fl
     ]
 
 
-def write_card(out: Path, run: TrainLog, description: str, licences: dict[str, str]) -> None:
+def cross_encoder_method(run: TrainLog) -> str:
+    return (
+        f"Base: all-MiniLM-L6-v2 (Apache-2.0), fine-tuned as a one-logit cross-encoder for "
+        f"{run.config.steps} steps of {run.config.batch_size} pairs (max length "
+        f"{run.config.max_length}, lr {run.config.learning_rate}, seed {run.config.seed}, lowest "
+        f"{run.config.frozen_layers} layers frozen) in {run.wall_seconds / 60:.1f} minutes."
+    )
+
+
+def write_card(
+    out: Path,
+    run: TrainLog,
+    description: str,
+    licences: dict[str, str],
+    method: str | None = None,
+) -> None:
     """README.md (the model card) and train_log.json beside the weights."""
     payload = {
         "task": run.task,
@@ -147,10 +162,7 @@ def write_card(out: Path, run: TrainLog, description: str, licences: dict[str, s
     dev = "\n".join(f"| {k} | {v:.4f} |" for k, v in run.dev.items())
     (out / "README.md").write_text(
         f"# minigiant {run.task}\n\n{description}\n\n"
-        f"Base: all-MiniLM-L6-v2 (Apache-2.0), fine-tuned as a one-logit cross-encoder for "
-        f"{run.config.steps} steps of {run.config.batch_size} pairs (max length "
-        f"{run.config.max_length}, lr {run.config.learning_rate}, seed {run.config.seed}) in "
-        f"{run.wall_seconds / 60:.1f} minutes on {payload['machine']}.\n\n"
+        f"{method or cross_encoder_method(run)}\n\n"
         f"## Training data\n\n| source | licence |\n|---|---|\n{rows}\n\n"
         f"Counts: `{json.dumps(run.data)}`\n\n## Scores\n\n| metric | value |\n|---|---|\n{dev}\n\n"
         f"Reproduce: `minigiant train {run.task} --out DIR --steps {run.config.steps}`.\n"

@@ -1,0 +1,74 @@
+"""The shipped factuality checker, per-sentence verdicts, and the small-first cascade."""
+
+from pathlib import Path
+
+import pytest
+
+from app import QA, Settings
+from generation.check import CheckerSettings, FactChecker, evidence_windows, split_sentences
+from tests.conftest import FACTS
+
+EVIDENCE = FACTS["page.html"][1]
+
+
+@pytest.fixture(scope="module")
+def checker() -> FactChecker:
+    return FactChecker(CheckerSettings(model="minigiant-checker", device="cpu"))
+
+
+def test_sentences_keep_their_trailing_citations() -> None:
+    text = "It opened in 1897 [1]. Halvorsen gave the telescope. [2] Done"
+    spans = [text[s:e] for s, e in split_sentences(text)]
+    assert spans == ["It opened in 1897 [1].", "Halvorsen gave the telescope. [2]", "Done"]
+
+
+def test_evidence_windows_overlap_and_cover_everything() -> None:
+    words = [f"w{i}" for i in range(250)]
+    windows = evidence_windows(" ".join(words), 100)
+    assert windows[0].split()[0] == "w0" and windows[-1].split()[-1] == "w249"
+    assert all(len(w.split()) <= 100 for w in windows)
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        "The Kestrel Ridge observatory opened in 1923.",  # number
+        "The telescope was donated by the astronomer Petra Lindqvist.",  # name
+        "The Kestrel Ridge observatory did not open with a refracting telescope.",  # negation
+        "Paris is the capital of France and has many museums.",  # unrelated
+    ],
+)
+def test_supported_claim_outscores_a_corrupted_one(checker: FactChecker, wrong: str) -> None:
+    right = (
+        "The Kestrel Ridge observatory opened in 1897 with a telescope donated by Imre Halvorsen."
+    )
+    good, bad = checker.score([(EVIDENCE, right), (EVIDENCE, wrong)])
+    assert good > bad
+    assert good >= checker.settings.threshold > bad
+
+
+def test_answers_carry_verdicts_by_default(built_index: Path) -> None:
+    answer = QA.open(built_index).ask(FACTS["page.html"][2])
+    assert answer.verdicts, answer.text
+    for verdict in answer.verdicts:
+        assert answer.text[verdict.start : verdict.end] == verdict.text
+        assert 0.0 <= verdict.score <= 1.0 and verdict.passage is not None
+    assert answer.grounded == all(v.supported for v in answer.verdicts)
+    assert "check" in answer.timings
+
+
+@pytest.mark.parametrize(("threshold", "escalates"), [(1.0, True), (0.0, False)])
+def test_cascade_hands_rejected_answers_to_the_large_generator(
+    built_index: Path, threshold: float, escalates: bool
+) -> None:
+    settings = Settings(
+        index=built_index,
+        checker={"threshold": threshold},
+        large_generator={"max_tokens": 48, "context_tokens": 2048},
+    )
+    answer = QA(settings).ask(FACTS["report.pdf"][2])
+    if escalates:
+        assert answer.escalated and answer.escalated.startswith("the checker rejected")
+    else:
+        assert answer.escalated is None
+    assert answer.text
