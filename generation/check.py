@@ -22,6 +22,15 @@ from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)")
+# sentences that address the model instead of stating facts: a prompt-injection attempt
+# inside a document must not count as evidence for what it demands the answer say
+_INSTRUCTION = re.compile(
+    r"\b(?:(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|"
+    r"earlier)\s+instructions|you\s+are\s+now|(?:reply|respond|answer)\s+only|tell\s+the\s+user|"
+    r"system\s+prompt|do\s+not\s+cite)\b",
+    re.IGNORECASE,
+)
+_EVIDENCE_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 _CITATIONS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
 
 
@@ -57,6 +66,14 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if piece.strip():
             spans.append((start + lead, start + len(piece.rstrip())))
     return spans
+
+
+def strip_instructions(text: str) -> str:
+    """The evidence without sentences that instruct the model (see _INSTRUCTION)."""
+    kept = [
+        m.group(0) for m in _EVIDENCE_SENTENCE.finditer(text) if not _INSTRUCTION.search(m.group(0))
+    ]
+    return "".join(kept).strip()
 
 
 def evidence_windows(text: str, words: int) -> list[str]:
@@ -137,6 +154,7 @@ class FactChecker:
 
     def check(self, answer: str, passages: Sequence[str]) -> list[SentenceVerdict]:
         """A verdict per sentence, judged against every passage (cited ones first on ties)."""
+        passages = [strip_instructions(p) for p in passages]
         spans = split_sentences(answer)
         claims = [_CITATIONS.sub("", answer[s:e]).strip() for s, e in spans]
         pairs = [(p, c) for c in claims for p in passages]
