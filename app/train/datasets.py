@@ -1,33 +1,21 @@
 """Readers for the shared training and evaluation sets, with the splits we train and test on.
 
-The data root is `MINIGIANT_DATA`, else `../shared/data` beside the repository.
+The data root and the claims dev split are the evaluation harness's (app/eval/datasets.py),
+so training can never see what eval scores on.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexing.errors import MinigiantError
+from app.eval.datasets import data_root, is_dev
 
 _GLUED_SENTENCES = re.compile(r"(?<=[a-z0-9)]\.)(?=[A-Z])")
-
-
-def data_root() -> Path:
-    root = Path(
-        os.environ.get(
-            "MINIGIANT_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"
-        )
-    )
-    if not root.is_dir():
-        raise MinigiantError(f"no data folder at {root}: set MINIGIANT_DATA to the shared data")
-    return root
 
 
 @dataclass(frozen=True)
@@ -85,11 +73,6 @@ class ClaimPair:
     label: str  # SUPPORT / CONTRADICT / NOT_ENOUGH_INFO
 
 
-def is_dev_claim(claim_id: str) -> bool:
-    """One claim in five, fixed by a hash of its id: the checker's dev split, never trained on."""
-    return int(hashlib.sha1(claim_id.encode()).hexdigest(), 16) % 5 == 0
-
-
 def scifact_claims(split: str, root: Path | None = None) -> list[ClaimPair]:
     """SciFact claim/abstract pairs (CC BY-NC 2.0: evaluation only for shipped weights)."""
     if split not in ("train", "dev"):
@@ -99,7 +82,7 @@ def scifact_claims(split: str, root: Path | None = None) -> list[ClaimPair]:
     with path.open() as handle:
         for line in handle:
             row = json.loads(line)
-            if is_dev_claim(str(row["claim_id"])) == (split == "dev"):
+            if is_dev(str(row["claim_id"])) == (split == "dev"):
                 pairs.append(
                     ClaimPair(
                         str(row["claim_id"]),
