@@ -46,8 +46,8 @@ class FactualityEval:
             "threshold": threshold,
             "test": binary_classification(*part["test"], threshold),
             "test_at_setting_threshold": {
-                "threshold": self.checker.threshold,
-                **binary_classification(*part["test"], self.checker.threshold),
+                "threshold": checker.settings.threshold,
+                **binary_classification(*part["test"], checker.settings.threshold),
             },
             "dev": binary_classification(*part["dev"], threshold),
             "labels": [p.label for p in self.pairs],

@@ -26,6 +26,10 @@ class Pair:
     kind: str
 
 
+def labels_of(pairs: list[Pair]) -> list[int]:
+    return [int(p.label >= 0.5) for p in pairs]
+
+
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_SPLIT.split(text) if len(s.split()) >= 6]
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from app.eval.metrics import best_threshold, binary_classification
+from app.train.checker_data import labels_of
 from app.train.recipes import LICENCES, checker_pairs, count_kinds, scifact_dev_pairs
-from app.train.trainer import TrainConfig, TrainLog, best_threshold, binary_scores, write_card
+from app.train.trainer import TrainConfig, TrainLog, write_card
 from generation.check import CheckerSettings, FactChecker
 from generation.check_features import FEATURES, pair_features
 from indexing.embedding import Embedder
@@ -41,7 +43,7 @@ def train_feature_checker(
     model.fit((x_train - mean) / scale, y_train)
     x_dev = pair_features([(p.text1, p.text2) for p in dev], embedder)
     dev_probs = model.predict_proba((x_dev - mean) / scale)[:, 1]
-    labels = [p.label for p in dev]
+    labels = labels_of(dev)
     threshold = best_threshold(labels, dev_probs)
     (out / "minigiant.json").write_text(
         json.dumps(
@@ -60,13 +62,15 @@ def train_feature_checker(
         )
     )
     run = TrainLog("checker", config, {"train": count_kinds(train), "dev": count_kinds(dev)})
-    run.dev = {f"own_dev_{k}": v for k, v in binary_scores(labels, dev_probs, threshold).items()}
+    run.dev = {
+        f"own_dev_{k}": v for k, v in binary_classification(labels, dev_probs, threshold).items()
+    }
     run.dev["threshold"] = threshold
     checker = FactChecker(CheckerSettings(model=str(out), threshold=threshold))
     scifact = scifact_dev_pairs()
     sf_probs = checker.score([(p.text1, p.text2) for p in scifact])
     for name, t in (("t0.5", 0.5), ("tdev", threshold)):
-        scores = binary_scores([p.label for p in scifact], sf_probs, t)
+        scores = binary_classification(labels_of(scifact), sf_probs, t)
         run.dev.update({f"scifact_dev_{name}_{k}": v for k, v in scores.items()})
     run.wall_seconds = time.perf_counter() - started
     weights = ", ".join(f"{f} {w:+.2f}" for f, w in zip(FEATURES, model.coef_[0], strict=True))

@@ -7,9 +7,11 @@ import random
 import time
 from pathlib import Path
 
+from app.eval.metrics import best_threshold, binary_classification
 from app.train.checker_data import (
     Pair,
     halueval_pairs,
+    labels_of,
     pubmed_answer_pairs,
     split_by_group,
     summary_pairs,
@@ -20,8 +22,6 @@ from app.train.reranker_data import Query, mine_hard_negatives
 from app.train.trainer import (
     TrainConfig,
     TrainLog,
-    best_threshold,
-    binary_scores,
     predict_probs,
     train_cross_encoder,
     write_card,
@@ -82,9 +82,9 @@ def train_checker(out: Path, config: TrainConfig, halu_items: int = 4000) -> Tra
     model = train_cross_encoder(train, config, out)
     run = TrainLog("checker", config, {"train": count_kinds(train), "dev": count_kinds(dev)})
     dev_probs = predict_probs(model, dev)
-    threshold = best_threshold([p.label for p in dev], dev_probs)
+    threshold = best_threshold(labels_of(dev), dev_probs)
     run.dev = {
-        f"own_dev_{k}": v for k, v in binary_scores([p.label for p in dev], dev_probs).items()
+        f"own_dev_{k}": v for k, v in binary_classification(labels_of(dev), dev_probs, 0.5).items()
     }
     run.dev["threshold"] = threshold
     from app.train.windowed import windowed_probs
@@ -92,7 +92,7 @@ def train_checker(out: Path, config: TrainConfig, halu_items: int = 4000) -> Tra
     scifact = scifact_dev_pairs()
     sf_probs = windowed_probs(model, scifact, window)
     for name, t in (("t0.5", 0.5), ("tdev", threshold)):
-        scores = binary_scores([p.label for p in scifact], sf_probs, t)
+        scores = binary_classification(labels_of(scifact), sf_probs, t)
         run.dev.update({f"scifact_dev_{name}_{k}": v for k, v in scores.items()})
     run.wall_seconds = time.perf_counter() - started
     write_card(
@@ -137,7 +137,7 @@ def train_reranker(
     run = TrainLog("reranker", config, {"train": count_kinds(train), "dev": count_kinds(dev)})
     dev_probs = predict_probs(model, dev)
     run.dev = {
-        f"own_dev_{k}": v for k, v in binary_scores([p.label for p in dev], dev_probs).items()
+        f"own_dev_{k}": v for k, v in binary_classification(labels_of(dev), dev_probs, 0.5).items()
     }
     run.wall_seconds = time.perf_counter() - started
     write_card(

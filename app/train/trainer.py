@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from app.train.checker_data import Pair
+from app.train.export import export_compact
 from indexing.models import resolve_model
+from retrieval.cross_encoder import load_cross_encoder
 
 log = logging.getLogger(__name__)
 
@@ -41,32 +41,8 @@ class TrainLog:
     wall_seconds: float = 0.0
 
 
-def binary_scores(
-    labels: Sequence[float], probs: Sequence[float], threshold: float = 0.5
-) -> dict[str, float]:
-    """Balanced accuracy at `threshold` and ROC AUC, from scikit-learn's definitions."""
-    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
-
-    y = np.asarray(labels) >= 0.5
-    p = np.asarray(probs)
-    return {
-        "balanced_accuracy": float(balanced_accuracy_score(y, p >= threshold)),
-        "roc_auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan"),
-        "n": float(len(y)),
-    }
-
-
-def best_threshold(labels: Sequence[float], probs: Sequence[float]) -> float:
-    """The threshold that maximises balanced accuracy on a dev split."""
-    candidates = np.unique(np.round(np.asarray(probs), 3))
-    scored = [
-        (binary_scores(labels, probs, t)["balanced_accuracy"], -abs(t - 0.5), t) for t in candidates
-    ]
-    return float(max(scored)[2]) if scored else 0.5
-
-
 def train_cross_encoder(train: list[Pair], config: TrainConfig, out: Path):
-    """Train and save a one-logit CrossEncoder; returns the loaded model."""
+    """Train a one-logit CrossEncoder and save it as a compact folder; returns it as loaded."""
     import torch
     from datasets import Dataset
     from sentence_transformers.cross_encoder import (
@@ -113,8 +89,11 @@ def train_cross_encoder(train: list[Pair], config: TrainConfig, out: Path):
         model=model, args=args, train_dataset=dataset, loss=BinaryCrossEntropyLoss(model)
     )
     trainer.train()
-    model.save_pretrained(str(out))
-    return model
+    full = out / "checkpoints" / "final"
+    model.save_pretrained(str(full))
+    export_compact(full, out, config.base)
+    # score what ships: the compact fp16 folder, loaded the way minigiant loads it
+    return load_cross_encoder(str(out), model.device.type, config.max_length, "train --out")
 
 
 def predict_probs(model, pairs: Sequence[Pair], batch_size: int = 64) -> list[float]:
