@@ -151,7 +151,10 @@ class VectorIndex:
         if gpu_count() == 0:
             return index
         try:
-            gpu_index = faiss.index_cpu_to_all_gpus(index)
+            options = faiss.GpuMultipleClonerOptions()
+            options.shard = True  # several GPUs split the vectors instead of each holding all
+            options.useFloat16 = True
+            gpu_index = faiss.index_cpu_to_all_gpus(index, co=options)
         except RuntimeError as exc:
             log.warning("FAISS index stays on the CPU: %s", exc)
             return index

@@ -122,3 +122,26 @@ def test_squad_reader() -> None:
 def test_reports_need_real_files(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="not a BEIR folder"):
         BeirDataset.load(tmp_path)
+
+
+def test_cascade_summary_splits_quality_by_path() -> None:
+    from app.eval.qa_eval import summarise
+
+    def record(f1: float, escalated: str | None) -> dict[str, object]:
+        return {
+            "abstained": False,
+            "seconds": 1.0,
+            "first_token_s": 0.5,
+            "gold_retrieved": True,
+            "escalated": escalated,
+            "em": f1 == 1.0,
+            "f1": f1,
+            "citations": 1,
+            "citations_with_answer": 1,
+        }
+
+    records = [record(1.0, None), record(0.5, None), record(0.0, "the small generator abstained")]
+    summary = summarise(records, "short", cascade=True)
+    assert summary["answered_by_small"] == pytest.approx(2 / 3)
+    assert summary["f1_small_path"] == pytest.approx(0.75)
+    assert summary["f1_large_path"] == pytest.approx(0.0)

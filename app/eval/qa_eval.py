@@ -60,7 +60,9 @@ class QAEval:
             "generator": f"{self.settings.generator.engine}:{self.settings.generator.model}",
             "checker": self.settings.checker.model,
             "top_n": self.settings.retrieval.top_n,
-            "summary": summarise(records, self.qa_set.kind),
+            "summary": summarise(
+                records, self.qa_set.kind, cascade=self.settings.large_generator is not None
+            ),
             "answers": records,
         }
 
@@ -73,6 +75,7 @@ class QAEval:
             "seconds": answer.timings.get("total"),
             "first_token_s": answer.timings.get("first_token"),
             "cited_docs": cited_docs,
+            "escalated": answer.escalated,
             "gold_retrieved": item.gold_doc is not None
             and any(doc_id_of(p.doc_uri) == item.gold_doc for p in answer.passages),
         }
@@ -100,8 +103,11 @@ class QAEval:
         return record
 
 
-def summarise(records: list[dict[str, object]], kind: str) -> dict[str, float | None]:
-    """Means over all questions (abstentions count as wrong) plus latency percentiles."""
+def summarise(
+    records: list[dict[str, object]], kind: str, cascade: bool = False
+) -> dict[str, float | None]:
+    """Means over all questions (abstentions count as wrong) plus latency percentiles; with a
+    small-first cascade, the share the small generator kept and the quality of each path."""
     n = max(1, len(records))
     seconds = [r["seconds"] for r in records if r["seconds"] is not None]
     first = [r["first_token_s"] for r in records if r["first_token_s"] is not None]
@@ -126,4 +132,11 @@ def summarise(records: list[dict[str, object]], kind: str) -> dict[str, float | 
         summary["citation_precision"] = (
             sum(r["citations_with_answer"] for r in records) / cited if cited else None
         )
+    if cascade:
+        quality = "verdict_accuracy" if kind == "claims" else "f1"
+        small = [r for r in records if r["escalated"] is None]
+        large = [r for r in records if r["escalated"] is not None]
+        summary["answered_by_small"] = len(small) / n
+        for name, part in (("small", small), ("large", large)):
+            summary[f"{quality}_{name}_path"] = summarise(part, kind)[quality] if part else None
     return summary
