@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -24,6 +25,9 @@ class RetrievalOptions(BaseModel):
     rrf_k: int = Field(60, ge=0)
     reranker: str | None = None
     rerank_k: int = Field(30, ge=0, le=1000)
+    # "replace": the reranker's order wins; "rrf": its ranking is fused with the hybrid one,
+    # which keeps a weak or out-of-domain reranker from undoing good first-stage ranks
+    rerank_mode: Literal["replace", "rrf"] = "replace"
     top_n: int = Field(5, ge=1, le=100)
 
     @model_validator(mode="after")
@@ -98,6 +102,17 @@ class HybridRetriever:
                 strict=True,
             ):
                 passage.scores["rerank"] = score
-            passages = sorted(head, key=lambda p: -p.scores["rerank"]) + passages[opts.rerank_k :]
+            reranked = sorted(head, key=lambda p: -p.scores["rerank"])
+            if opts.rerank_mode == "rrf":
+                order = reciprocal_rank_fusion(
+                    {
+                        "hybrid": [p.chunk_id for p in head],
+                        "rerank": [p.chunk_id for p in reranked],
+                    },
+                    opts.rrf_k,
+                )
+                by_id = {p.chunk_id: p for p in head}
+                reranked = [by_id[chunk_id] for chunk_id, _ in order]
+            passages = reranked + passages[opts.rerank_k :]
             timings["rerank"] = time.perf_counter() - started
         return passages[:top_n]

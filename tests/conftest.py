@@ -136,3 +136,19 @@ def private_corpus(tmp_path: Path, corpus: Path) -> tuple[Path, Path]:
     folder = tmp_path / "corpus"
     shutil.copytree(corpus, folder)
     return folder, tmp_path / "idx"
+
+
+@pytest.fixture(scope="session")
+def untrained_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real CrossEncoder (packaged MiniLM, fresh scoring head): runs, ranks arbitrarily."""
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    from indexing.models import resolve_model
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("cross-encoder")
+    CrossEncoder(resolve_model("all-MiniLM-L6-v2", "test"), num_labels=1, device="cpu").save(
+        str(folder)
+    )
+    return folder

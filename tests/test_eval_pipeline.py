@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.eval.datasets import BeirDataset, data_root, is_dev
 from indexing.index_dir import IndexDir
-from indexing.models import resolve_model
 
 DATA = data_root()
 pytestmark = [
@@ -58,20 +57,6 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def scifact_slice(workspace: Path) -> BeirDataset:
     return write_scifact_slice(workspace / "scifact")
-
-
-@pytest.fixture(scope="module")
-def untrained_cross_encoder(workspace: Path) -> Path:
-    """A real CrossEncoder (packaged MiniLM, fresh scoring head): runs, ranks arbitrarily."""
-    import torch
-    from sentence_transformers import CrossEncoder
-
-    torch.manual_seed(0)
-    folder = workspace / "cross-encoder"
-    CrossEncoder(resolve_model("all-MiniLM-L6-v2", "test"), num_labels=1, device="cpu").save(
-        str(folder)
-    )
-    return folder
 
 
 def invoke(*args: str) -> str:

@@ -79,3 +79,22 @@ def test_options_are_validated() -> None:
 def test_missing_reranker_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="retrieval.reranker"):
         Reranker(str(tmp_path / "no-such-model"))
+
+
+@pytest.mark.parametrize("mode", ["replace", "rrf"])
+def test_rerank_modes_order_by_reranker_or_by_fusion(
+    built_index: Path, embedder: Embedder, untrained_cross_encoder: Path, mode: str
+) -> None:
+    reader = IndexReader.open(built_index)
+    plain = HybridRetriever(reader, embedder, RetrievalOptions(top_n=6, rerank_k=6))
+    hybrid = [p.chunk_id for p in plain.retrieve("glacier survey")]
+    options = RetrievalOptions(top_n=6, rerank_k=6, rerank_mode=mode)
+    reranker = Reranker(str(untrained_cross_encoder), device="cpu")
+    passages = HybridRetriever(reader, embedder, options, reranker).retrieve("glacier survey")
+    assert sorted(p.chunk_id for p in passages) == sorted(hybrid)
+    by_rerank = [p.chunk_id for p in sorted(passages, key=lambda p: -p.scores["rerank"])]
+    if mode == "replace":
+        expected = by_rerank
+    else:
+        expected = [i for i, _ in reciprocal_rank_fusion({"h": hybrid, "r": by_rerank}, 60)]
+    assert [p.chunk_id for p in passages] == expected
