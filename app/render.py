@@ -10,15 +10,30 @@ from indexing.reader import IndexReader
 
 
 def sources_text(answer: Answer) -> str:
-    if not answer.citations:
-        return "(no sources cited)" if not answer.abstained else "(no answer in the index)"
-    lines = ["Sources:"]
+    """Sources, then the checker's verdict on each sentence, then stage timings."""
+    if answer.abstained:
+        return "(no answer in the index)"
+    lines = ["Sources:"] if answer.citations else ["(no sources cited)"]
     for citation in answer.citations:
         p = citation.passage
         lines.append(f"  [{citation.number}] {p.title} - {p.doc_uri} (chars {p.start}-{p.end})")
+    if answer.verdicts is not None:
+        verdict = "grounded" if answer.grounded else "NOT grounded: check the marked sentences"
+        lines.append(f"Checked ({verdict}):")
+        for v in answer.verdicts:
+            mark = "supported  " if v.supported else "UNSUPPORTED"
+            backing = f" by [{v.passage}]" if v.supported and v.passage else ""
+            lines.append(f"  {mark} {v.score:.2f}{backing}: {_short(v.text)}")
+    if answer.escalated:
+        lines.append(f"Answered by {answer.model}: {answer.escalated}")
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in answer.timings.items())
     lines.append(f"({timings})")
     return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def answer_json(answer: Answer) -> dict[str, object]:

@@ -21,7 +21,11 @@ from indexing.embedding import Embedder, best_device
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)")
+# a sentence ends at . ! ? followed by a space or the end (not in "file.py" or "2.7"),
+# keeping citations written after the stop
+_SENTENCE = re.compile(
+    r"(?:[^.!?\n]|[.!?](?![.!?]*(?:\s|$)))+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)"
+)
 # sentences that address the model instead of stating facts: a prompt-injection attempt
 # inside a document must not count as evidence for what it demands the answer say
 _INSTRUCTION = re.compile(

@@ -20,6 +20,11 @@ def test_sentences_keep_their_trailing_citations() -> None:
     text = "It opened in 1897 [1]. Halvorsen gave the telescope. [2] Done"
     spans = [text[s:e] for s, e in split_sentences(text)]
     assert spans == ["It opened in 1897 [1].", "Halvorsen gave the telescope. [2]", "Done"]
+    code = "Run python3 setup.py with Python 3.11 first. Then test!"
+    assert [code[s:e] for s, e in split_sentences(code)] == [
+        "Run python3 setup.py with Python 3.11 first.",
+        "Then test!",
+    ]
 
 
 def test_evidence_windows_overlap_and_cover_everything() -> None:

@@ -29,6 +29,9 @@ def test_index_ask_info(private_corpus: tuple[Path, Path]) -> None:
     answer, _, sources = asked.stdout.partition("Sources:")
     assert answer.strip()
     assert "guide.md" in sources or "no sources" in asked.stdout
+    assert "Checked (" in asked.stdout and (
+        "supported" in asked.stdout or "UNSUPPORTED" in asked.stdout
+    )
 
     info = run("info", "--index", str(root))
     assert info.returncode == 0, info.stderr
