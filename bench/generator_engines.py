@@ -11,56 +11,18 @@ claim with five abstracts, as `QA` would build it. Tokens are counted with one t
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
-import sys
+import contextlib
 import time
-import urllib.request
 
 from common import corpus_rows, print_result, scifact, setup_logging
 
 from generation.engines import GeneratorSettings, make_generator
+from generation.engines.local_server import llama_server
 from generation.prompt import build_messages
 from indexing.models import resolve_model
 from retrieval.passages import Passage
 
 MODEL = "SmolLM2-135M-Instruct-Q4_1.gguf"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(path: str, port: int) -> subprocess.Popen:
-    """llama-cpp-python's OpenAI-compatible server on loopback only."""
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            path,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-            return server
-        except OSError:
-            time.sleep(1)
-    server.kill()
-    raise RuntimeError("llama_cpp.server did not start within 120 s")
 
 
 def run_engine(settings: GeneratorSettings, prompts: list, max_tokens: int, count):
@@ -107,22 +69,21 @@ def main() -> None:
         )
         for run in range(args.runs + 1)
     ]
-    port = free_port()
     engines = {
         "llama_cpp": GeneratorSettings(engine="llama_cpp", model=MODEL),
         "transformers (fp32, GGUF dequantised)": GeneratorSettings(
             engine="transformers", model=MODEL, device="cpu"
         ),
         "openai -> llama_cpp.server (loopback)": GeneratorSettings(
-            engine="openai", model=MODEL, base_url=f"http://127.0.0.1:{port}/v1"
+            engine="openai", model=MODEL, base_url="set when the server starts"
         ),
     }
     rows, results = [], {}
-    server = None
-    try:
+    with contextlib.ExitStack() as servers:
         for name, settings in engines.items():
             if settings.engine == "openai":
-                server = start_server(path, port)
+                base = servers.enter_context(llama_server(path))
+                settings = settings.model_copy(update={"base_url": base})
             try:
                 ttft, rate = run_engine(settings, prompts, args.max_tokens, count)
             except Exception as exc:  # an engine that cannot run here is reported, not fatal
@@ -130,10 +91,6 @@ def main() -> None:
                 continue
             results[name] = (ttft, rate)
             rows.append({"engine": name, "status": "ok", "TTFT s": ttft, "decode tok/s": rate})
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
     base = results.get("llama_cpp")
     ratios = {}
     if base:
