@@ -53,6 +53,13 @@ def test_fts_query_is_or_of_quoted_terms() -> None:
     assert fts_query("!!! ...") == ""
 
 
+def test_fts_query_drops_stopwords_unless_nothing_else_is_left() -> None:
+    assert fts_query("What is the capital of the Carniolan region?") == (
+        '"what" OR "capital" OR "carniolan" OR "region"'
+    )
+    assert fts_query("to be or not to be") == '"to" OR "be" OR "or" OR "not"'
+
+
 def test_rrf_merges_duplicates_and_rewards_agreement() -> None:
     fused = reciprocal_rank_fusion({"dense": [1, 2, 3], "lexical": [3, 4, 1]}, k=60)
     ids = [i for i, _ in fused]
