@@ -90,7 +90,7 @@ class QA:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.reader = IndexReader.open(settings.index)
+        self.reader = self._open_reader()
         self.reader.check_embedder(settings.embedder.model)
         self.embedder = Embedder.from_settings(settings.embedder)
         reranker = (
@@ -124,13 +124,17 @@ class QA:
         """
         if IndexDir(self.settings.index).current().number == self.reader.version.number:
             return False
-        reader = IndexReader.open(self.settings.index)
+        reader = self._open_reader()
         reader.check_embedder(self.settings.embedder.model)
         retriever = HybridRetriever(
             reader, self.embedder, self.settings.retrieval, self.retriever.reranker
         )
         self.reader, self.retriever = reader, retriever
         return True
+
+    def _open_reader(self) -> IndexReader:
+        opts = self.settings.retrieval
+        return IndexReader.open(self.settings.index, nprobe=opts.nprobe, mmap=opts.mmap)
 
     def retrieve(
         self, question: str, top_n: int | None = None, rerank: bool = True

@@ -29,6 +29,10 @@ class RetrievalOptions(BaseModel):
     # which keeps a weak or out-of-domain reranker from undoing good first-stage ranks
     rerank_mode: Literal["replace", "rrf"] = "replace"
     top_n: int = Field(5, ge=1, le=100)
+    # IVF lists searched per query (flat indexes ignore it): recall against speed
+    nprobe: int = Field(16, ge=1, le=65536)
+    # map the FAISS file instead of reading it: an IVF index then costs page cache, not heap
+    mmap: bool = False
 
     @model_validator(mode="after")
     def _some_candidates(self) -> RetrievalOptions:

@@ -39,6 +39,15 @@ def test_bad_questions_get_clear_errors(qa: QA, question: str) -> None:
         qa.ask(question)
 
 
+def test_memory_mapped_index_retrieves_what_the_loaded_one_does(qa: QA, built_index: Path) -> None:
+    mapped = QA(Settings(index=built_index, retrieval={"mmap": True, "nprobe": 4}))
+    assert mapped.reader.vectors.nprobe == 4
+    for _, _, question in FACTS.values():
+        expected = [p.chunk_id for p in qa.retrieve(question)]
+        assert [p.chunk_id for p in mapped.retrieve(question)] == expected
+    mapped.close()
+
+
 def test_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
     with pytest.raises(IndexStateError, match="minigiant index"):
         QA.open(tmp_path / "nothing-here")
