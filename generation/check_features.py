@@ -30,6 +30,9 @@ FEATURES = (
     "best_sentence_cosine",
     "evidence_cosine",
     "claim_words_log",
+    "sentence_word_recall",
+    "missing_words_log",
+    "max_sentence_recall",
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _NAME = re.compile(r"(?<!^)\b[A-Z][\w-]+")
@@ -63,6 +66,18 @@ def lexical_features(evidence: str, claim: str, best_sentence: str) -> list[floa
     ]
 
 
+def local_features(evidence: str, claim: str, best_sentence: str) -> list[float]:
+    """The last three FEATURES: support has to sit in one sentence, and words the evidence
+    never uses are new claims. A claim made of a passage's names plus an invented predicate
+    ("the harbour is closed forever") shares topic words with the passage, not a sentence."""
+    words = content_words(claim)
+    return [
+        _recall(words, content_words(best_sentence)),
+        math.log1p(len(words - content_words(evidence))),
+        max(_recall(words, content_words(s)) for s in evidence_sentences(evidence)),
+    ]
+
+
 def pair_features(pairs: Sequence[tuple[str, str]], embedder: Embedder) -> np.ndarray:
     """One row of FEATURES per (evidence, claim) pair."""
     sentences = {s for evidence, _ in pairs for s in evidence_sentences(evidence)}
@@ -76,7 +91,8 @@ def pair_features(pairs: Sequence[tuple[str, str]], embedder: Embedder) -> np.nd
         best = int(np.argmax(cosines))
         lexical = lexical_features(evidence, claim, candidates[best])
         similarity = [cosines[best], float(vectors[evidence] @ claim_vec)]
-        rows.append([*lexical, *similarity, math.log1p(len(claim.split()))])
+        local = local_features(evidence, claim, candidates[best])
+        rows.append([*lexical, *similarity, math.log1p(len(claim.split())), *local])
     return np.asarray(rows, dtype=np.float64).reshape(len(pairs), len(FEATURES))
 
 

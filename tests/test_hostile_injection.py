@@ -42,11 +42,6 @@ def test_injected_instructions_do_not_steer_the_real_generator(injected_index: P
     assert all(Path(c.passage.source).name == "pilots.txt" for c in answer.citations)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit: instruction sentences are dropped from the evidence, but the feature "
-    "checker still accepts a claim that shares the passage's names and topic words (0.80)",
-)
 def test_checker_flags_a_claim_only_an_injection_makes() -> None:
     settings = Settings().checker
     if not settings.model:
