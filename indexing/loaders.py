@@ -103,6 +103,9 @@ _BLOCK_TAGS = [
     "br",
     "hr",
 ]
+_CODE_MARK = "\ue000"  # private-use character: cannot clash with the page's own text
+_SPACE_RUN = re.compile(r"\s+")
+_CODE_LINE = re.compile(f"{_CODE_MARK}(\\d+){_CODE_MARK}")
 _HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "footer", "form"]
 
 
@@ -120,9 +123,20 @@ def load_html(path: Path) -> list[Document]:
     title = h1.get_text(" ", strip=True) if h1 else ""
     if not title and soup.title:
         title = soup.title.get_text(" ", strip=True)
+    # as a browser does: whitespace runs are one space, except in code, which keeps its layout
+    for string in body.find_all(string=True):
+        if string.find_parent("pre") is None:
+            string.replace_with(_SPACE_RUN.sub(" ", string))
+    code = []
+    for pre in body.find_all("pre"):
+        code.append(pre.get_text().strip("\n"))
+        pre.replace_with(f"\n{_CODE_MARK}{len(code) - 1}{_CODE_MARK}\n")
     for block in body.find_all(_BLOCK_TAGS):
         block.insert_after("\n")
-    lines = (" ".join(line.split()) for line in body.get_text().splitlines())
+    lines = []
+    for line in body.get_text().splitlines():
+        mark = _CODE_LINE.fullmatch(line.strip())
+        lines.append(code[int(mark.group(1))] if mark else " ".join(line.split()))
     return _one(path, title, "\n".join(lines))
 
 

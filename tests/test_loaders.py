@@ -24,6 +24,19 @@ def test_html_keeps_body_text_only(corpus: Path) -> None:
     assert "Home | About" not in document.text
 
 
+def test_html_code_blocks_keep_their_indentation(tmp_path: Path) -> None:
+    path = tmp_path / "code.html"
+    path.write_text(
+        "<html><body><main><h1>Loops</h1><p>A   loop\n  prints:</p>"
+        "<pre>for i in range(3):\n    if i:\n        print(i)</pre>"
+        "<div>see<pre>x = 1</pre>after</div></main></body></html>"
+    )
+    [document] = load_file(path)
+    assert "A loop prints:" in document.text
+    assert "for i in range(3):\n    if i:\n        print(i)" in document.text
+    assert "see\nx = 1\nafter" in document.text
+
+
 def test_beir_jsonl_gives_one_document_per_line(corpus: Path) -> None:
     documents = load_file(corpus / "corpus.jsonl")
     assert [d.uri.rsplit("#", 1)[1] for d in documents] == ["d1", "d2"]
