@@ -136,6 +136,7 @@ def test_cascade_summary_splits_quality_by_path() -> None:
             "escalated": escalated,
             "em": f1 == 1.0,
             "f1": f1,
+            "contains_gold": f1 == 1.0,
             "citations": 1,
             "citations_with_answer": 1,
         }
@@ -145,3 +146,4 @@ def test_cascade_summary_splits_quality_by_path() -> None:
     assert summary["answered_by_small"] == pytest.approx(2 / 3)
     assert summary["f1_small_path"] == pytest.approx(0.75)
     assert summary["f1_large_path"] == pytest.approx(0.0)
+    assert summary["answer_contains_gold"] == pytest.approx(1 / 3)

@@ -137,6 +137,8 @@ def test_qa_eval_on_squad_slice(workspace: Path) -> None:
     assert (out / "squad-v1.1.png").exists() and "exact_match" in output
     summary = report["summary"]
     assert 0.0 <= summary["exact_match"] <= summary["f1"] <= 1.0
+    # an exact match always contains the gold answer
+    assert summary["exact_match"] <= summary["answer_contains_gold"] <= 1.0
     # three paragraphs, each question's own among them: retrieval of the gold passage is easy
     assert summary["gold_retrieved"] == 1.0
 

@@ -95,6 +95,8 @@ class QAEval:
                 "gold": item.answers,
                 "em": exact_match(text, item.answers),
                 "f1": token_f1(text, item.answers),
+                # sentence answers fail exact match by design; does the answer state the gold?
+                "contains_gold": contains_answer(text, item.answers),
                 "citations_with_answer": sum(
                     contains_answer(c.passage.text, item.answers) for c in answer.citations
                 ),
@@ -129,6 +131,7 @@ def summarise(
         cited = sum(r["citations"] for r in records)
         summary["exact_match"] = sum(r["em"] for r in records) / n
         summary["f1"] = sum(r["f1"] for r in records) / n
+        summary["answer_contains_gold"] = sum(r["contains_gold"] for r in records) / n
         summary["citation_precision"] = (
             sum(r["citations_with_answer"] for r in records) / cited if cited else None
         )
