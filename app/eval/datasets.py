@@ -122,8 +122,11 @@ CLAIM_VERDICTS = {"SUPPORT": "yes", "CONTRADICT": "no"}
 
 
 def claim_question(claim: str) -> str:
-    """A SciFact claim asked as a yes/no question."""
-    return f"Is it true that {claim.strip().rstrip('.')}? Answer yes or no."
+    """A SciFact claim asked as a yes/no question whose answer has to cite its evidence."""
+    return (
+        f"Is it true that {claim.strip().rstrip('.')}? Answer yes or no, then say why, citing "
+        "the source."
+    )
 
 
 def load_scifact_claims(path: Path, corpus: Path, split: str = "dev") -> QASet:
