@@ -44,7 +44,7 @@ class CheckerSettings(BaseModel):
     model: str | None = "minigiant-checker"
     threshold: float | None = Field(None, ge=0.0, le=1.0)  # None: the model's own, else 0.5
     window_words: int = Field(100, ge=16)
-    batch_size: int = Field(32, ge=1)
+    batch_size: int = Field(16, ge=1)  # small batches: less padding of short sentences
     device: str | None = None
 
 
@@ -148,7 +148,8 @@ class FactChecker:
         if _feature_model(path):
             from generation.check_features import FeatureScorer
 
-            self._scorer = FeatureScorer(Path(path), Embedder("all-MiniLM-L6-v2", device=device))
+            embedder = Embedder("all-MiniLM-L6-v2", device=device, batch_size=settings.batch_size)
+            self._scorer = FeatureScorer(Path(path), embedder)
         else:
             self._scorer = CrossEncoderScorer(path, settings, device, setting)
 

@@ -80,9 +80,14 @@ def local_features(evidence: str, claim: str, best_sentence: str) -> list[float]
 
 def pair_features(pairs: Sequence[tuple[str, str]], embedder: Embedder) -> np.ndarray:
     """One row of FEATURES per (evidence, claim) pair."""
-    sentences = {s for evidence, _ in pairs for s in evidence_sentences(evidence)}
-    texts = sorted(sentences | {c for _, c in pairs} | {e for e, _ in pairs})
-    vectors = dict(zip(texts, embedder.embed_passages(texts), strict=True))
+    short = sorted(
+        {s for evidence, _ in pairs for s in evidence_sentences(evidence)} | {c for _, c in pairs}
+    )
+    whole = sorted({e for e, _ in pairs} - set(short))
+    # apart: a batch is padded to its longest text, and a sentence padded to a passage's
+    # length costs several times its own embedding
+    vectors = dict(zip(short, embedder.embed_passages(short), strict=True))
+    vectors.update(zip(whole, embedder.embed_passages(whole), strict=True))
     rows = []
     for evidence, claim in pairs:
         claim_vec = vectors[claim]
