@@ -66,16 +66,14 @@ def lexical_features(evidence: str, claim: str, best_sentence: str) -> list[floa
     ]
 
 
-def local_features(evidence: str, claim: str, best_sentence: str) -> list[float]:
+def local_features(evidence: str, claim: str, sentences: list[str], best: int) -> list[float]:
     """The last three FEATURES: support has to sit in one sentence, and words the evidence
     never uses are new claims. A claim made of a passage's names plus an invented predicate
-    ("the harbour is closed forever") shares topic words with the passage, not a sentence."""
+    ("the harbour is closed forever") shares topic words with the passage, not a sentence.
+    `sentences` are the evidence's, `best` the one closest to the claim in embedding space."""
     words = content_words(claim)
-    return [
-        _recall(words, content_words(best_sentence)),
-        math.log1p(len(words - content_words(evidence))),
-        max(_recall(words, content_words(s)) for s in evidence_sentences(evidence)),
-    ]
+    recalls = [_recall(words, content_words(s)) for s in sentences]
+    return [recalls[best], math.log1p(len(words - content_words(evidence))), max(recalls)]
 
 
 def pair_features(pairs: Sequence[tuple[str, str]], embedder: Embedder) -> np.ndarray:
@@ -96,7 +94,7 @@ def pair_features(pairs: Sequence[tuple[str, str]], embedder: Embedder) -> np.nd
         best = int(np.argmax(cosines))
         lexical = lexical_features(evidence, claim, candidates[best])
         similarity = [cosines[best], float(vectors[evidence] @ claim_vec)]
-        local = local_features(evidence, claim, candidates[best])
+        local = local_features(evidence, claim, candidates, best)
         rows.append([*lexical, *similarity, math.log1p(len(claim.split())), *local])
     return np.asarray(rows, dtype=np.float64).reshape(len(pairs), len(FEATURES))
 
