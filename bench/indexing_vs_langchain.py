@@ -46,23 +46,27 @@ def main() -> None:
         )
         embedder.embed_passages(texts[:64])  # warm both models up: load time is not indexing
         lc_embeddings.embed_documents(texts[:64])
-        ours_runs, theirs_runs = [], []
-        for round_ in range(args.rounds):
+
+        def ours(round_: int) -> tuple[object, float]:
             fresh = IndexBuilder(
                 IndexDir(Path(tmp) / f"idx{round_}"), embedder, BuildOptions(progress=False)
             )
-            sides = [
-                lambda b=fresh: ours_runs.append(timed(lambda: b.run([corpus]))),
-                lambda: theirs_runs.append(
-                    timed(
-                        lambda: FAISS.from_documents(
-                            [LCDocument(page_content=t) for t in texts], lc_embeddings
-                        )
-                    )[1]
-                ),
-            ]
-            for side in sides if round_ % 2 == 0 else sides[::-1]:  # who goes first alternates
-                side()
+            return timed(lambda: fresh.run([corpus]))
+
+        def theirs() -> float:
+            return timed(
+                lambda: FAISS.from_documents(
+                    [LCDocument(page_content=t) for t in texts], lc_embeddings
+                )
+            )[1]
+
+        ours_runs, theirs_runs = [], []
+        for round_ in range(args.rounds):  # who goes first alternates
+            if round_ % 2:
+                theirs_runs.append(theirs())
+            ours_runs.append(ours(round_))
+            if not round_ % 2:
+                theirs_runs.append(theirs())
         report, ours = min(ours_runs, key=lambda r: r[1])
         theirs = min(theirs_runs)
     rows = [
