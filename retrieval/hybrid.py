@@ -11,7 +11,7 @@ from indexing.documents import titled
 from indexing.embedding import Embedder
 from indexing.reader import IndexReader
 from retrieval.dense import DenseRetriever
-from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.fusion import blend_scores, reciprocal_rank_fusion
 from retrieval.lexical import LexicalRetriever
 from retrieval.passages import Passage
 from retrieval.rerank import Reranker
@@ -25,9 +25,11 @@ class RetrievalOptions(BaseModel):
     rrf_k: int = Field(60, ge=0)
     reranker: str | None = None
     rerank_k: int = Field(30, ge=0, le=1000)
-    # "replace": the reranker's order wins; "rrf": its ranking is fused with the hybrid one,
-    # which keeps a weak or out-of-domain reranker from undoing good first-stage ranks
-    rerank_mode: Literal["replace", "rrf"] = "replace"
+    # "replace": the reranker's order wins; "rrf": its ranking is fused with the hybrid one;
+    # "blend": scaled scores are mixed, rerank_weight on the reranker's side. Fusing keeps a
+    # weak or out-of-domain reranker from undoing good first-stage ranks
+    rerank_mode: Literal["replace", "rrf", "blend"] = "replace"
+    rerank_weight: float = Field(0.5, ge=0.0, le=1.0)
     top_n: int = Field(5, ge=1, le=100)
     # IVF lists searched per query (flat indexes ignore it): recall against speed
     nprobe: int = Field(16, ge=1, le=65536)
@@ -117,6 +119,15 @@ class HybridRetriever:
                 )
                 by_id = {p.chunk_id: p for p in head}
                 reranked = [by_id[chunk_id] for chunk_id, _ in order]
+            elif opts.rerank_mode == "blend":
+                mixed = blend_scores(
+                    [p.scores["fused"] for p in head],
+                    [p.scores["rerank"] for p in head],
+                    opts.rerank_weight,
+                )
+                for passage, score in zip(head, mixed, strict=True):
+                    passage.scores["blend"] = score
+                reranked = sorted(head, key=lambda p: -p.scores["blend"])
             passages = reranked + passages[opts.rerank_k :]
             timings["rerank"] = time.perf_counter() - started
         return passages[:top_n]

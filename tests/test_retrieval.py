@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from indexing.embedding import Embedder
 from indexing.errors import ModelNotFoundError
 from indexing.reader import IndexReader
-from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.fusion import blend_scores, reciprocal_rank_fusion
 from retrieval.hybrid import HybridRetriever, RetrievalOptions
 from retrieval.lexical import LexicalRetriever, fts_query
 from retrieval.rerank import Reranker
@@ -88,7 +88,18 @@ def test_missing_reranker_names_the_setting(tmp_path: Path) -> None:
         Reranker(str(tmp_path / "no-such-model"))
 
 
-@pytest.mark.parametrize("mode", ["replace", "rrf"])
+def test_blend_keeps_margins_and_its_weight_ends() -> None:
+    first, second = [3.0, 2.0, 1.0], [0.0, 5.0, 10.0]
+    assert blend_scores(first, second, 0.0) == [1.0, 0.5, 0.0]
+    assert blend_scores(first, second, 1.0) == [0.0, 0.5, 1.0]
+    # a near tie in the first stage is settled by the second, a wide margin is not
+    assert blend_scores([1.0, 0.98, 0.0], [0.0, 1.0, 0.5], 0.3)[:2] == pytest.approx([0.7, 0.986])
+    assert blend_scores([5.0, 5.0], [1.0, 2.0], 0.5) == [0.0, 0.5]
+    with pytest.raises(ValueError, match="weight"):
+        blend_scores(first, second, 1.5)
+
+
+@pytest.mark.parametrize("mode", ["replace", "rrf", "blend"])
 def test_rerank_modes_order_by_reranker_or_by_fusion(
     built_index: Path, embedder: Embedder, untrained_cross_encoder: Path, mode: str
 ) -> None:
@@ -102,6 +113,12 @@ def test_rerank_modes_order_by_reranker_or_by_fusion(
     by_rerank = [p.chunk_id for p in sorted(passages, key=lambda p: -p.scores["rerank"])]
     if mode == "replace":
         expected = by_rerank
+    elif mode == "blend":
+        fused = [p.scores["fused"] for p in passages]
+        mixed = blend_scores(fused, [p.scores["rerank"] for p in passages], 0.5)
+        ranked = sorted(zip(mixed, passages, strict=True), key=lambda m: -m[0])
+        expected = [p.chunk_id for _, p in ranked]
+        assert [p.scores["blend"] for p in passages] == sorted(mixed, reverse=True)
     else:
         expected = [i for i, _ in reciprocal_rank_fusion({"h": hybrid, "r": by_rerank}, 60)]
     assert [p.chunk_id for p in passages] == expected
