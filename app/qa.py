@@ -19,9 +19,8 @@ from indexing.embedding import Embedder
 from indexing.errors import MinigiantError
 from indexing.index_dir import IndexDir
 from indexing.reader import IndexReader
-from retrieval.hybrid import HybridRetriever
+from retrieval.hybrid import HybridRetriever, load_reranker
 from retrieval.passages import Passage
-from retrieval.rerank import Reranker
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +92,7 @@ class QA:
         self.reader = self._open_reader()
         self.reader.check_embedder(settings.embedder.model)
         self.embedder = Embedder.from_settings(settings.embedder)
-        reranker = (
-            Reranker(settings.retrieval.reranker, device=settings.embedder.device)
-            if settings.retrieval.reranker
-            else None
-        )
+        reranker = load_reranker(settings.retrieval, settings.embedder.device)
         self.retriever = HybridRetriever(self.reader, self.embedder, settings.retrieval, reranker)
         self._generator: Generator | None = None
         self._large_generator: Generator | None = None

@@ -75,6 +75,8 @@ _lock = threading.Lock()
 def load_once(key: tuple[str, ...], setting: str, loader: Callable[[], T]) -> T:
     """Load a model the first time it is asked for and share it for the rest of the process.
 
+    `key` is (kind, path, anything else that changes the loaded object).
+
     Loading errors become a ModelNotFoundError naming `setting`, since offline machines fail
     here when a Hugging Face id is not in the local cache.
     """
@@ -87,7 +89,7 @@ def load_once(key: tuple[str, ...], setting: str, loader: Callable[[], T]) -> T:
             raise
         except (OSError, ValueError) as exc:
             raise ModelNotFoundError(
-                f"{setting}={key[0]!r} could not be loaded ({_first_line(exc)}); "
+                f"{setting}={key[1]!r} could not be loaded ({_first_line(exc)}); "
                 f"name a local folder, an installed packaged model, or a Hugging Face id "
                 f"reachable from this machine"
             ) from exc

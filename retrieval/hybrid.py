@@ -30,6 +30,8 @@ class RetrievalOptions(BaseModel):
     # weak or out-of-domain reranker from undoing good first-stage ranks
     rerank_mode: Literal["replace", "rrf", "blend"] = "replace"
     rerank_weight: float = Field(0.5, ge=0.0, le=1.0)
+    rerank_tokens: int = Field(256, ge=16, le=512)  # query + passage, truncated: cost is linear
+    rerank_int8: bool = False  # CPU only: dynamic int8 Linear layers
     top_n: int = Field(5, ge=1, le=100)
     # IVF lists searched per query (flat indexes ignore it): recall against speed
     nprobe: int = Field(16, ge=1, le=65536)
@@ -41,6 +43,15 @@ class RetrievalOptions(BaseModel):
         if self.dense_k == 0 and self.lexical_k == 0:
             raise ValueError("dense_k and lexical_k cannot both be 0")
         return self
+
+
+def load_reranker(options: RetrievalOptions, device: str | None) -> Reranker | None:
+    """The reranker these options name, loaded once per process; None when it is off."""
+    if not options.reranker:
+        return None
+    return Reranker(
+        options.reranker, device, max_tokens=options.rerank_tokens, int8=options.rerank_int8
+    )
 
 
 class HybridRetriever:

@@ -122,3 +122,22 @@ def test_rerank_modes_order_by_reranker_or_by_fusion(
     else:
         expected = [i for i, _ in reciprocal_rank_fusion({"h": hybrid, "r": by_rerank}, 60)]
     assert [p.chunk_id for p in passages] == expected
+
+
+def test_int8_reranker_is_quantised_and_keeps_the_order(untrained_cross_encoder: Path) -> None:
+    import torch
+
+    passages = [
+        "Glaciers retreat as summers warm.",
+        "The survey mapped every glacier in the range.",
+        "Bread rises because yeast makes gas.",
+        "A ledger records each payment.",
+        "Ice cores hold old air.",
+    ]
+    full = Reranker(str(untrained_cross_encoder), device="cpu")
+    small = Reranker(str(untrained_cross_encoder), device="cpu", int8=True)
+    quantised = torch.ao.nn.quantized.dynamic.Linear
+    assert any(isinstance(m, quantised) for m in small.model.model.modules())
+    assert not any(isinstance(m, quantised) for m in full.model.model.modules())
+    a, b = full.score("glacier survey", passages), small.score("glacier survey", passages)
+    assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 0.1 * (max(a) - min(a)) + 0.01

@@ -29,7 +29,9 @@ def _settings(updates: dict[str, dict[str, object]]):
         values = {k: v for k, v in values.items() if v is not None}
         if values:
             current = getattr(settings, section)
-            settings = settings.model_copy(update={section: current.model_copy(update=values)})
+            # validated, so a mistyped option fails here naming its field
+            updated = type(current).model_validate(current.model_dump() | values)
+            settings = settings.model_copy(update={section: updated})
     return settings
 
 
@@ -41,6 +43,13 @@ def retrieval(
         str | None, typer.Option(help="CrossEncoder id or folder for hybrid+rerank.")
     ] = None,
     rerank_k: Annotated[int | None, typer.Option(help="Hybrid candidates reranked.")] = None,
+    rerank_mode: Annotated[
+        str | None, typer.Option(help="replace, rrf or blend (retrieval.rerank_mode).")
+    ] = None,
+    rerank_weight: Annotated[
+        float | None, typer.Option(help="The reranker's share in blend mode.")
+    ] = None,
+    rerank_int8: Annotated[bool | None, typer.Option(help="Dynamic int8 reranker on CPU.")] = None,
     depth: Annotated[int, typer.Option(help="Documents ranked per query.")] = 100,
     limit: LimitOption = None,
     out: OutOption = None,
@@ -50,7 +59,17 @@ def retrieval(
     from app.eval.report import bar_chart, format_table, write_report
     from app.eval.retrieval_eval import RetrievalEval, retrieval_table
 
-    settings = _settings({"retrieval": {"reranker": reranker, "rerank_k": rerank_k}})
+    settings = _settings(
+        {
+            "retrieval": {
+                "reranker": reranker,
+                "rerank_k": rerank_k,
+                "rerank_mode": rerank_mode,
+                "rerank_weight": rerank_weight,
+                "rerank_int8": rerank_int8,
+            }
+        }
+    )
     data = BeirDataset.load(dataset, split)
     report = RetrievalEval(data, settings, depth=depth, limit=limit).run()
     groups = {

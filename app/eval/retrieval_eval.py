@@ -16,8 +16,7 @@ from app.eval.metrics import IR_MEASURES, ir_scores, ranked_to_run
 from app.settings import Settings
 from indexing.embedding import Embedder
 from indexing.reader import IndexReader
-from retrieval.hybrid import HybridRetriever
-from retrieval.rerank import Reranker
+from retrieval.hybrid import HybridRetriever, load_reranker
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +79,10 @@ class RetrievalEval:
             "rrf_k": opts.rrf_k,
             "reranker": opts.reranker,
             "rerank_k": opts.rerank_k,
+            "rerank_mode": opts.rerank_mode,
+            "rerank_weight": opts.rerank_weight,
+            "rerank_tokens": opts.rerank_tokens,
+            "rerank_int8": opts.rerank_int8,
             "measures": list(IR_MEASURES),
             "systems": systems,
             "anchors_ndcg@10": SCIFACT_ANCHORS if self.dataset.name == "scifact" else {},
@@ -92,11 +95,7 @@ class RetrievalEval:
     def _retriever(self, reader: IndexReader) -> HybridRetriever:
         k = self._chunk_depth
         options = self.settings.retrieval.model_copy(update={"dense_k": k, "lexical_k": k})
-        reranker = (
-            Reranker(options.reranker, device=self.settings.embedder.device)
-            if options.reranker
-            else None
-        )
+        reranker = load_reranker(options, self.settings.embedder.device)
         embedder = Embedder.from_settings(self.settings.embedder)
         return HybridRetriever(reader, embedder, options, reranker)
 
