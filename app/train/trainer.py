@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from app.train.checker_data import Pair
 from app.train.export import export_compact
@@ -28,6 +29,10 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     frozen_layers: int = 3  # embeddings and the lowest layers keep MiniLM's weights: CPU budget
     seed: int = 13
+    # "binary": labelled pairs; "listwise": a positive ranked against its hard negatives plus
+    # `random_negatives` drawn from the batch (localised contrastive loss, as for rerankers)
+    loss: Literal["binary", "listwise"] = "binary"
+    random_negatives: int = 1
 
 
 @dataclass
@@ -41,8 +46,31 @@ class TrainLog:
     wall_seconds: float = 0.0
 
 
-def train_cross_encoder(train: list[Pair], config: TrainConfig, out: Path):
-    """Train a one-logit CrossEncoder and save it as a compact folder; returns it as loaded."""
+def pair_columns(pairs: Sequence[Pair]) -> dict[str, list]:
+    return {
+        "text1": [p.text1 for p in pairs],
+        "text2": [p.text2 for p in pairs],
+        "label": [float(p.label) for p in pairs],
+    }
+
+
+def _loss(model, config: TrainConfig):
+    from sentence_transformers.cross_encoder.losses import (
+        BinaryCrossEntropyLoss,
+        MultipleNegativesRankingLoss,
+    )
+
+    if config.loss == "listwise":
+        return MultipleNegativesRankingLoss(model, num_negatives=config.random_negatives)
+    return BinaryCrossEntropyLoss(model)
+
+
+def train_cross_encoder(columns: dict[str, list], config: TrainConfig, out: Path):
+    """Train a one-logit CrossEncoder and save it as a compact folder; returns it as loaded.
+
+    `columns` are the loss's inputs in order: (text1, text2, label) for the binary loss,
+    (query, positive, negative_1, ...) for the listwise one.
+    """
     import torch
     from datasets import Dataset
     from sentence_transformers.cross_encoder import (
@@ -50,7 +78,6 @@ def train_cross_encoder(train: list[Pair], config: TrainConfig, out: Path):
         CrossEncoderTrainer,
         CrossEncoderTrainingArguments,
     )
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
     from transformers import set_seed
 
     set_seed(config.seed)
@@ -64,13 +91,7 @@ def train_cross_encoder(train: list[Pair], config: TrainConfig, out: Path):
     frozen = [encoder.embeddings, *encoder.encoder.layer[: config.frozen_layers]]
     for module in frozen:
         module.requires_grad_(False)
-    dataset = Dataset.from_dict(
-        {
-            "text1": [p.text1 for p in train],
-            "text2": [p.text2 for p in train],
-            "label": [float(p.label) for p in train],
-        }
-    ).shuffle(seed=config.seed)
+    dataset = Dataset.from_dict(columns).shuffle(seed=config.seed)
     args = CrossEncoderTrainingArguments(
         output_dir=str(out / "checkpoints"),
         max_steps=config.steps,
@@ -86,7 +107,7 @@ def train_cross_encoder(train: list[Pair], config: TrainConfig, out: Path):
         dataloader_drop_last=True,
     )
     trainer = CrossEncoderTrainer(
-        model=model, args=args, train_dataset=dataset, loss=BinaryCrossEntropyLoss(model)
+        model=model, args=args, train_dataset=dataset, loss=_loss(model, config)
     )
     trainer.train()
     full = out / "checkpoints" / "final"
@@ -111,11 +132,19 @@ def predict_probs(model, pairs: Sequence[Pair], batch_size: int = 64) -> list[fl
 
 
 def cross_encoder_method(run: TrainLog) -> str:
+    config = run.config
+    if config.loss == "listwise":
+        how = (
+            f"with a listwise loss (each query's passage ranked against its mined hard "
+            f"negatives and {config.random_negatives} in-batch negative) for {config.steps} "
+            f"steps of {config.batch_size} queries"
+        )
+    else:
+        how = f"for {config.steps} steps of {config.batch_size} labelled pairs"
     return (
-        f"Base: all-MiniLM-L6-v2 (Apache-2.0), fine-tuned as a one-logit cross-encoder for "
-        f"{run.config.steps} steps of {run.config.batch_size} pairs (max length "
-        f"{run.config.max_length}, lr {run.config.learning_rate}, seed {run.config.seed}, lowest "
-        f"{run.config.frozen_layers} layers frozen) in {run.wall_seconds / 60:.1f} minutes."
+        f"Base: all-MiniLM-L6-v2 (Apache-2.0), fine-tuned as a one-logit cross-encoder {how} "
+        f"(max length {config.max_length}, lr {config.learning_rate}, seed {config.seed}, "
+        f"lowest {config.frozen_layers} layers frozen) in {run.wall_seconds / 60:.1f} minutes."
     )
 
 
@@ -144,5 +173,6 @@ def write_card(
         f"{method or cross_encoder_method(run)}\n\n"
         f"## Training data\n\n| source | licence |\n|---|---|\n{rows}\n\n"
         f"Counts: `{json.dumps(run.data)}`\n\n## Scores\n\n| metric | value |\n|---|---|\n{dev}\n\n"
-        f"Reproduce: `minigiant train {run.task} --out DIR --steps {run.config.steps}`.\n"
+        f"Reproduce: `minigiant train {run.task} --out DIR --steps {run.config.steps} "
+        f"--batch-size {run.config.batch_size} --seed {run.config.seed}`.\n"
     )
