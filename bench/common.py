@@ -44,6 +44,36 @@ def judged_slice(data: BeirDataset, size: int) -> list[dict[str, str]]:
     return keep
 
 
+def judged_corpus(size: int) -> tuple[BeirDataset, list[dict[str, str]], list[str]]:
+    """SciFact, its judged slice and the slice's texts as the embedder reads them."""
+    data = scifact()
+    rows = judged_slice(data, size)
+    return data, rows, [f"{r['title']}\n{r['text']}" for r in rows]
+
+
+ONNX_INT8_FILE = "model_quint8_avx2.onnx"  # what sentence-transformers' "avx2" config writes
+
+
+def onnx_fp32_and_int8(model_class: type, folder: Path, **kwargs: object) -> tuple[object, object]:
+    """sentence-transformers' ONNX export of `folder`, and its dynamic int8 quantisation.
+
+    For SentenceTransformer and CrossEncoder alike; needs optimum-onnx (see the ONNX benches).
+    """
+    from sentence_transformers.backend import export_dynamic_quantized_onnx_model
+
+    onnx = model_class(str(folder), backend="onnx", device="cpu", **kwargs)  # exports on load
+    onnx.save_pretrained(str(folder))
+    export_dynamic_quantized_onnx_model(onnx, "avx2", str(folder))
+    int8 = model_class(
+        str(folder),
+        backend="onnx",
+        device="cpu",
+        model_kwargs={"file_name": f"onnx/{ONNX_INT8_FILE}"},
+        **kwargs,
+    )
+    return onnx, int8
+
+
 def timed(fn: Callable[[], object]) -> tuple[object, float]:
     started = time.perf_counter()
     result = fn()

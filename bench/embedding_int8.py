@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import judged_slice, print_result, scifact, setup_logging, timed
+from common import judged_corpus, onnx_fp32_and_int8, print_result, setup_logging, timed
 
 from app.eval.metrics import ir_scores, ranked_to_run
 from indexing.models import resolve_model
@@ -29,17 +29,8 @@ from indexing.models import resolve_model
 def load_models(folder: Path) -> dict[str, object]:
     """fp32 PyTorch, its ONNX export, and the int8 dynamic quantisation of that export."""
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.backend import export_dynamic_quantized_onnx_model
 
-    onnx = SentenceTransformer(str(folder), backend="onnx", device="cpu")  # exports on load
-    onnx.save(str(folder))
-    export_dynamic_quantized_onnx_model(onnx, "avx2", str(folder))
-    int8 = SentenceTransformer(
-        str(folder),
-        backend="onnx",
-        device="cpu",
-        model_kwargs={"file_name": "onnx/model_quint8_avx2.onnx"},
-    )
+    onnx, int8 = onnx_fp32_and_int8(SentenceTransformer, folder)
     return {
         "fp32 PyTorch": SentenceTransformer(str(folder), device="cpu"),
         "fp32 ONNX": onnx,
@@ -52,9 +43,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=1000)
     args = parser.parse_args()
     setup_logging()
-    data = scifact()
-    rows = judged_slice(data, args.docs)
-    texts = [f"{r['title']}\n{r['text']}" for r in rows]
+    data, rows, texts = judged_corpus(args.docs)
     qids = sorted(data.queries, key=int)
     queries = [data.queries[q] for q in qids]
     table, speed = [], {}

@@ -22,36 +22,24 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import judged_slice, print_result, scifact, setup_logging
+from common import ONNX_INT8_FILE, judged_corpus, onnx_fp32_and_int8, print_result, setup_logging
 
 from app.eval.metrics import ir_scores, ranked_to_run
 from indexing.models import resolve_model
 from retrieval.cross_encoder import COMPACT_WEIGHTS, load_cross_encoder
-
-INT8_FILE = "model_quint8_avx2.onnx"  # what sentence-transformers' "avx2" config writes
 
 
 def formats(compact: str, folder: Path, max_length: int) -> dict[str, tuple[object, int]]:
     """name -> (model, bytes a user downloads beyond the packaged MiniLM)."""
     import torch
     from sentence_transformers import CrossEncoder
-    from sentence_transformers.backend import export_dynamic_quantized_onnx_model
 
     tuned = load_cross_encoder(compact, "cpu", max_length, "--reranker")
     tuned.save_pretrained(str(folder))
     fp16 = folder / "fp16"
     tuned.model.half().save_pretrained(str(fp16))
     tuned.model.float()
-    onnx = CrossEncoder(str(folder), backend="onnx", device="cpu", max_length=max_length)
-    onnx.save_pretrained(str(folder))
-    export_dynamic_quantized_onnx_model(onnx, "avx2", str(folder))
-    int8 = CrossEncoder(
-        str(folder),
-        backend="onnx",
-        device="cpu",
-        max_length=max_length,
-        model_kwargs={"file_name": f"onnx/{INT8_FILE}"},
-    )
+    onnx, int8 = onnx_fp32_and_int8(CrossEncoder, folder, max_length=max_length)
     torch_int8 = load_cross_encoder(compact, "cpu", max_length, "--reranker")
     torch.ao.quantization.quantize_dynamic(
         torch_int8, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
@@ -62,7 +50,7 @@ def formats(compact: str, folder: Path, max_length: int) -> dict[str, tuple[obje
         "compact fp16 + dynamic int8 at load, PyTorch": (torch_int8, compact_bytes),
         "whole network fp16 safetensors": (None, (fp16 / "model.safetensors").stat().st_size),
         "ONNX fp32": (onnx, (folder / "onnx" / "model.onnx").stat().st_size),
-        "ONNX int8 (avx2 dynamic)": (int8, (folder / "onnx" / INT8_FILE).stat().st_size),
+        "ONNX int8 (avx2 dynamic)": (int8, (folder / "onnx" / ONNX_INT8_FILE).stat().st_size),
     }
 
 
@@ -77,9 +65,7 @@ def main() -> None:
     setup_logging()
     from sentence_transformers import SentenceTransformer
 
-    data = scifact()
-    rows = judged_slice(data, args.docs)
-    texts = [f"{r['title']}\n{r['text']}" for r in rows]
+    data, rows, texts = judged_corpus(args.docs)
     qids = sorted(data.queries, key=int)[: args.queries]
     embedder = SentenceTransformer(resolve_model("all-MiniLM-L6-v2", "bench"), device="cpu")
     docs = embedder.encode(texts, batch_size=64, normalize_embeddings=True)
