@@ -37,6 +37,8 @@ def _load_compact(manifest: Path, device: str, max_length: int, setting: str):
 
     spec = json.loads(manifest.read_text())
     base = resolve_model(spec["base"], setting)
+    # longer inputs than it was trained on made our 128-token reranker worse (README)
+    max_length = min(max_length, spec.get("max_length", max_length))
     model = CrossEncoder(base, num_labels=1, max_length=max_length, device=device)
     tuned = load_file(str(manifest.parent / COMPACT_WEIGHTS))
     state = {name: tensor.to(torch.float32) for name, tensor in tuned.items()}

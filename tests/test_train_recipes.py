@@ -52,7 +52,10 @@ def test_reranker_recipe_writes_a_loadable_model_with_its_card(tmp_path: Path) -
     assert "MIT" in card and "hard negatives" in card
     logged = json.loads((out / "train_log.json").read_text())
     assert logged["data"]["train"]["total"] > 0 and logged["config"]["steps"] == 3
-    scores = Reranker(str(out), device="cpu").score(
+    reranker = Reranker(str(out), device="cpu")  # rerank_tokens default: 256
+    assert json.loads((out / "minigiant.json").read_text())["max_length"] == 128
+    assert reranker.model.max_length == 128
+    scores = reranker.score(
         "aspirin and heart attack", ["Aspirin lowers the risk of heart attack.", "Snow fell."]
     )
     assert len(scores) == 2 and all(isinstance(s, float) for s in scores)

@@ -12,8 +12,12 @@ from retrieval.cross_encoder import COMPACT_MANIFEST, COMPACT_WEIGHTS
 _KEEP_FILES = ("README.md", "train_log.json")
 
 
-def export_compact(src: Path, out: Path, base: str = "all-MiniLM-L6-v2") -> dict[str, int]:
+def export_compact(
+    src: Path, out: Path, base: str = "all-MiniLM-L6-v2", max_length: int | None = None
+) -> dict[str, int]:
     """Keep every tensor of `src` that differs from `base` (frozen layers drop out).
+
+    `max_length` is the input length it was trained on: loading caps inputs there.
 
     Returns tensor counts, for the log.
     """
@@ -30,7 +34,10 @@ def export_compact(src: Path, out: Path, base: str = "all-MiniLM-L6-v2") -> dict
             kept[name] = tensor.to(torch.float16).contiguous()
     out.mkdir(parents=True, exist_ok=True)
     save_file(kept, str(out / COMPACT_WEIGHTS))
-    (out / COMPACT_MANIFEST).write_text(json.dumps({"format": 1, "base": base}, indent=2))
+    manifest: dict[str, object] = {"format": 1, "base": base}
+    if max_length is not None:
+        manifest["max_length"] = max_length
+    (out / COMPACT_MANIFEST).write_text(json.dumps(manifest, indent=2))
     for name in _KEEP_FILES:
         if (src / name).exists() and src != out:
             shutil.copy2(src / name, out / name)

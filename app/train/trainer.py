@@ -112,7 +112,7 @@ def train_cross_encoder(columns: dict[str, list], config: TrainConfig, out: Path
     trainer.train()
     full = out / "checkpoints" / "final"
     model.save_pretrained(str(full))
-    export_compact(full, out, config.base)
+    export_compact(full, out, config.base, config.max_length)
     # score what ships: the compact fp16 folder, loaded the way minigiant loads it
     return load_cross_encoder(str(out), model.device.type, config.max_length, "train --out")
 
