@@ -47,11 +47,9 @@ def main() -> None:
     p50: dict[str, float] = {}
     for max_length in (256, 128):
         for precision in ("fp32", "int8"):
-            model = load_cross_encoder(reranker, "cpu", max_length, "--reranker")
-            if precision == "int8":
-                torch.ao.quantization.quantize_dynamic(
-                    model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
-                )
+            model = load_cross_encoder(
+                reranker, "cpu", max_length, "--reranker", int8=precision == "int8"
+            )
             model.predict([calls[0][0], calls[0][1][0]])  # warm-up
             seconds = []
             for query, passages in calls:

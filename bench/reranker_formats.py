@@ -31,7 +31,6 @@ from retrieval.cross_encoder import COMPACT_WEIGHTS, load_cross_encoder
 
 def formats(compact: str, folder: Path, max_length: int) -> dict[str, tuple[object, int]]:
     """name -> (model, bytes a user downloads beyond the packaged MiniLM)."""
-    import torch
     from sentence_transformers import CrossEncoder
 
     tuned = load_cross_encoder(compact, "cpu", max_length, "--reranker")
@@ -40,10 +39,7 @@ def formats(compact: str, folder: Path, max_length: int) -> dict[str, tuple[obje
     tuned.model.half().save_pretrained(str(fp16))
     tuned.model.float()
     onnx, int8 = onnx_fp32_and_int8(CrossEncoder, folder, max_length=max_length)
-    torch_int8 = load_cross_encoder(compact, "cpu", max_length, "--reranker")
-    torch.ao.quantization.quantize_dynamic(
-        torch_int8, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
-    )
+    torch_int8 = load_cross_encoder(compact, "cpu", max_length, "--reranker", int8=True)
     compact_bytes = (Path(compact) / COMPACT_WEIGHTS).stat().st_size
     return {
         "compact fp16 (changed tensors), PyTorch": (tuned, compact_bytes),
@@ -56,7 +52,7 @@ def formats(compact: str, folder: Path, max_length: int) -> dict[str, tuple[obje
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--reranker", default="retrieval/models/reranker")
+    parser.add_argument("--reranker", required=True, help="a folder `minigiant train` wrote")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--passages", type=int, default=30)
     parser.add_argument("--docs", type=int, default=1000)

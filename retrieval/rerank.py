@@ -29,20 +29,8 @@ class Reranker:
         self.model = load_once(
             ("cross-encoder", path, self.device, str(max_tokens), "int8" if int8 else ""),
             setting,
-            lambda: self._load(path, max_tokens, int8, setting),
+            lambda: load_cross_encoder(path, self.device, max_tokens, setting, int8),
         )
-
-    def _load(self, path: str, max_tokens: int, int8: bool, setting: str):
-        model = load_cross_encoder(path, self.device, max_tokens, setting)
-        if int8:
-            # dynamic int8 Linear layers: 1.8x faster on 2 cores, but it cost our trained
-            # reranker 0.05 nDCG@10 (bench/reranker_formats.py), hence opt-in
-            import torch
-
-            torch.ao.quantization.quantize_dynamic(
-                model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
-            )
-        return model
 
     def score(self, query: str, passages: Sequence[str]) -> list[float]:
         if not passages:
