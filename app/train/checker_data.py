@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from app.train.datasets import HaluQA, HaluSummary, PubMedQA
 from app.train.perturb import corrupt
@@ -109,7 +110,7 @@ def pubmed_answer_pairs(items: list[PubMedQA], words: int, rng: random.Random) -
     return pairs
 
 
-def _overlap(window: str, sentence: str) -> int:
+def word_overlap(window: str, sentence: str) -> int:
     return len(set(window.lower().split()) & set(sentence.lower().split()))
 
 
@@ -121,7 +122,7 @@ def summary_pairs(items: list[HaluSummary], words: int, rng: random.Random) -> l
     for i, item in enumerate(items):
         windows = evidence_windows(item.document, words)
         for sentence in sentences(item.right_summary)[:2]:
-            ranked = sorted(windows, key=lambda w: _overlap(w, sentence))
+            ranked = sorted(windows, key=lambda w: word_overlap(w, sentence))
             group = f"summary-{i}"
             pairs.append(Pair(ranked[-1], sentence, 1.0, group, "summary"))
             if len(windows) >= 3:
@@ -132,10 +133,17 @@ def summary_pairs(items: list[HaluSummary], words: int, rng: random.Random) -> l
     return pairs
 
 
-def split_by_group(
-    pairs: list[Pair], dev_share: float, rng: random.Random
-) -> tuple[list[Pair], list[Pair]]:
-    groups = sorted({p.group for p in pairs})
+class Grouped(Protocol):
+    @property
+    def group(self) -> str: ...
+
+
+G = TypeVar("G", bound=Grouped)
+
+
+def split_by_group(items: list[G], dev_share: float, rng: random.Random) -> tuple[list[G], list[G]]:
+    """Hold out whole source items (at least one), so no dev item shares a source with train."""
+    groups = sorted({p.group for p in items})
     rng.shuffle(groups)
-    dev = set(groups[: int(len(groups) * dev_share)])
-    return [p for p in pairs if p.group not in dev], [p for p in pairs if p.group in dev]
+    dev = set(groups[: max(1, int(len(groups) * dev_share))])
+    return [p for p in items if p.group not in dev], [p for p in items if p.group in dev]

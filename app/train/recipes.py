@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,21 +47,18 @@ RERANKER_LICENCES = {
 }
 
 
+def _by_kind(rows: list[Ranked] | list[Pair]) -> dict[str, int]:
+    return dict(Counter(r.kind for r in rows))
+
+
 def count_rows(rows: list[Ranked]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r.kind] = counts.get(r.kind, 0) + 1
-    counts["total"] = len(rows)
-    return counts
+    """Rows per kind and in all, for the model card."""
+    return _by_kind(rows) | {"total": len(rows)}
 
 
 def count_kinds(pairs: list[Pair]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for p in pairs:
-        counts[p.kind] = counts.get(p.kind, 0) + 1
-    counts["positive"] = sum(1 for p in pairs if p.label >= 0.5)
-    counts["total"] = len(pairs)
-    return counts
+    positive = sum(1 for p in pairs if p.label >= 0.5)
+    return _by_kind(pairs) | {"positive": positive, "total": len(pairs)}
 
 
 def checker_pairs(seed: int, halu_items: int, window_words: int) -> tuple[list[Pair], list[Pair]]:
@@ -161,11 +159,7 @@ def train_reranker(
     # 128 tokens: reranking 50 passages has to fit in well under a second on two cores
     config = replace(config, loss="listwise", max_length=128)
     rows = reranker_rows(config.seed, pubmed_items, halu_items, news_items, negatives)
-    groups = sorted({r.group for r in rows})
-    random.Random(config.seed).shuffle(groups)
-    held_out = set(groups[: max(1, len(groups) // 50)])
-    train = [r for r in rows if r.group not in held_out]
-    dev = [r for r in rows if r.group in held_out]
+    train, dev = split_by_group(rows, 0.02, random.Random(config.seed))
     columns = {"query": [r.query for r in train], "positive": [r.positive for r in train]}
     for n in range(negatives):
         columns[f"negative_{n + 1}"] = [r.negatives[n] for r in train]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from app.train.checker_data import sentences
+from app.train.checker_data import sentences, word_overlap
 from app.train.datasets import HaluQA, HaluSummary, PubMedQA
 from generation.check import evidence_windows
 from indexing.builder import BuildOptions, IndexBuilder
@@ -58,10 +58,6 @@ class RerankerSources:
         self.groups[pid] = group
 
 
-def _overlap(window: str, sentence: str) -> int:
-    return len(set(window.lower().split()) & set(sentence.lower().split()))
-
-
 def reranker_sources(
     pubmed: list[PubMedQA], halu: list[HaluQA], news: list[HaluSummary], rng: random.Random
 ) -> RerankerSources:
@@ -91,7 +87,7 @@ def reranker_sources(
         windows = evidence_windows(item.document, NEWS_WINDOW_WORDS)
         for j, sentence in enumerate(sentences(item.right_summary)[:2]):
             pid = f"{group}-{j}"
-            out.add(pid, max(windows, key=lambda w: _overlap(w, sentence)), group)
+            out.add(pid, max(windows, key=lambda w: word_overlap(w, sentence)), group)
             out.queries.append(Query(sentence, pid, group, "news-summary-sentence"))
     return out
 
