@@ -20,6 +20,7 @@ from generation.citations import cited_numbers
 from indexing.embedding import Embedder, best_device
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
+from retrieval.windows import best_window_scores, word_windows
 
 # a sentence ends at . ! ? followed by a space or the end (not in "file.py" or "2.7"),
 # keeping citations written after the stop
@@ -81,12 +82,8 @@ def strip_instructions(text: str) -> str:
 
 
 def evidence_windows(text: str, words: int) -> list[str]:
-    """Overlapping windows of `words` words (half overlap), so no fact is cut at an edge."""
-    tokens = text.split()
-    if len(tokens) <= words:
-        return [text]
-    step = words // 2
-    return [" ".join(tokens[i : i + words]) for i in range(0, len(tokens) - step, step)]
+    """Half-overlapping windows: a fact cut at one edge is whole in the next window."""
+    return word_windows(text, words, words // 2)
 
 
 class CrossEncoderScorer:
@@ -101,24 +98,19 @@ class CrossEncoderScorer:
         )
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        flat: list[tuple[str, str]] = []
-        owners: list[int] = []
-        for i, (evidence, claim) in enumerate(pairs):
-            for window in evidence_windows(evidence, self.settings.window_words):
-                flat.append((window, claim))
-                owners.append(i)
-        if not flat:
-            return []
-        probs = self.model.predict(
+        return best_window_scores(pairs, self._windows, self._predict)
+
+    def _windows(self, pair: tuple[str, str]) -> list[tuple[str, str]]:
+        evidence, claim = pair
+        return [(w, claim) for w in evidence_windows(evidence, self.settings.window_words)]
+
+    def _predict(self, flat: list[tuple[str, str]]) -> Sequence[float]:
+        return self.model.predict(
             flat,
             batch_size=self.settings.batch_size,
             show_progress_bar=False,
             activation_fn=_sigmoid(),
         )
-        best = [0.0] * len(pairs)
-        for owner, p in zip(owners, probs, strict=True):
-            best[owner] = max(best[owner], float(p))
-        return best
 
 
 def _own_threshold(path: str) -> float:

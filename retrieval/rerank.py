@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from indexing.embedding import best_device
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
+from retrieval.windows import best_window_scores, word_windows
+
+# a sentence or so (SciFact's run ~25 words): what one window cuts, the next holds whole
+WINDOW_OVERLAP = 20
 
 
 class Reranker:
@@ -19,9 +23,11 @@ class Reranker:
         batch_size: int = 32,
         max_tokens: int = 256,
         int8: bool = False,
+        window_words: int | None = None,
         setting: str = "retrieval.reranker",
     ):
         self.name = model
+        self.window_words = window_words
         self.device = device or best_device()
         self.batch_size = batch_size
         path = resolve_model(model, setting)
@@ -33,9 +39,18 @@ class Reranker:
         )
 
     def score(self, query: str, passages: Sequence[str]) -> list[float]:
-        if not passages:
-            return []
-        scores = self.model.predict(
-            [(query, p) for p in passages], batch_size=self.batch_size, show_progress_bar=False
+        """One score per passage: its best window's when `window_words` is set, else the
+        score of its first `max_tokens` tokens."""
+        return best_window_scores(
+            [(query, p) for p in passages],
+            self._windows,
+            lambda pairs: self.model.predict(
+                pairs, batch_size=self.batch_size, show_progress_bar=False
+            ),
         )
-        return [float(s) for s in scores]
+
+    def _windows(self, pair: tuple[str, str]) -> list[tuple[str, str]]:
+        query, passage = pair
+        if self.window_words is None:
+            return [pair]
+        return [(query, w) for w in word_windows(passage, self.window_words, WINDOW_OVERLAP)]
