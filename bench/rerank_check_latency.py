@@ -1,12 +1,11 @@
 """Per-call latency of the two checking models: reranking 50 passages, and checking a
 5-sentence answer against 5 passages (the goal: well under a second each on 2 CPU cores).
 
-A reranker's cost depends on its shape, not its weights: every MiniLM-L6 cross-encoder
-(ours, or cross-encoder/ms-marco-MiniLM-L-6-v2) costs the same per pair. Without --reranker
-the packaged all-MiniLM-L6-v2 is timed with a fresh one-logit head. Rows compare input
-lengths and torch's dynamic int8 quantisation of the Linear layers against fp32. Whether
-int8 keeps a reranker's accuracy needs a trained one: pass it with --reranker and compare
-`minigiant eval retrieval` runs.
+Rows compare how the reranker reads a passage (its first `max_tokens` tokens, or every
+70-word window, the shipped setting) and torch's dynamic int8 Linear layers against fp32,
+on whole SciFact abstracts (~250 words), and the app's default call: the top 10 of them.
+Any CrossEncoder id or folder can be timed with --reranker; ours caps inputs at the 128
+tokens it was trained on. Accuracy per setting: `minigiant eval retrieval`.
 
     python bench/rerank_check_latency.py --calls 10
 """
@@ -21,15 +20,16 @@ from common import corpus_rows, percentiles_ms, print_result, scifact, setup_log
 
 from generation.check import CheckerSettings, FactChecker, split_sentences
 from indexing.documents import titled
-from indexing.models import resolve_model
-from retrieval.cross_encoder import load_cross_encoder
+from retrieval.hybrid import RetrievalOptions
+from retrieval.rerank import Reranker
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--passages", type=int, default=50)
-    parser.add_argument("--reranker", default="all-MiniLM-L6-v2")
+    parser.add_argument("--reranker", default="minigiant-reranker")
+    parser.add_argument("--max-tokens", type=int, default=256)
     args = parser.parse_args()
     setup_logging()
     import torch
@@ -42,23 +42,31 @@ def main() -> None:
     texts = [titled(r["title"], r["text"]) for r in rows]
     calls = [(rng.choice(claims), rng.sample(texts, args.passages)) for _ in range(args.calls)]
 
-    reranker = resolve_model(args.reranker, "--reranker")
     table: list[dict[str, object]] = []
     p50: dict[str, float] = {}
-    for max_length in (256, 128):
+    windows = RetrievalOptions().rerank_window_words
+    for window_words in (None, windows):
         for precision in ("fp32", "int8"):
-            model = load_cross_encoder(
-                reranker, "cpu", max_length, "--reranker", int8=precision == "int8"
+            reranker = Reranker(
+                args.reranker,
+                "cpu",
+                max_tokens=args.max_tokens,
+                int8=precision == "int8",
+                window_words=window_words,
+                setting="--reranker",
             )
-            model.predict([calls[0][0], calls[0][1][0]])  # warm-up
-            seconds = []
-            for query, passages in calls:
-                started = time.perf_counter()
-                model.predict([(query, p) for p in passages], batch_size=32)
-                seconds.append(time.perf_counter() - started)
-            name = f"rerank {args.passages}, max {max_length}, {precision}"
-            p50[name], p95 = percentiles_ms(seconds)
-            table.append({"call": name, "p50 ms": p50[name], "p95 ms": p95})
+            reranker.score(calls[0][0], calls[0][1][:1])  # warm-up
+            tokens = reranker.model.max_length
+            reading = f"{window_words}-word windows" if window_words else f"first {tokens} tokens"
+            for depth in sorted({args.passages, RetrievalOptions().rerank_k}, reverse=True):
+                seconds = []
+                for query, passages in calls:
+                    started = time.perf_counter()
+                    reranker.score(query, passages[:depth])
+                    seconds.append(time.perf_counter() - started)
+                name = f"rerank {depth}, {reading}, {precision}"
+                p50[name], p95 = percentiles_ms(seconds)
+                table.append({"call": name, "p50 ms": p50[name], "p95 ms": p95})
 
     checker = FactChecker(CheckerSettings())
     checker.check("Warm-up sentence.", ["Warm-up passage."])
@@ -74,7 +82,7 @@ def main() -> None:
     name = "check 5 sentences x 5 passages (shipped checker)"
     p50[name], p95 = percentiles_ms(seconds)
     table.append({"call": name, "p50 ms": p50[name], "p95 ms": p95})
-    base = f"rerank {args.passages}, max 256, fp32"
+    base = str(table[0]["call"])
     print_result(
         f"Reranking and checking latency, {args.calls} calls each",
         table,

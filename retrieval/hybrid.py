@@ -23,14 +23,19 @@ class RetrievalOptions(BaseModel):
     dense_k: int = Field(50, ge=0, le=1000)
     lexical_k: int = Field(50, ge=0, le=1000)
     rrf_k: int = Field(60, ge=0)
-    reranker: str | None = None
-    rerank_k: int = Field(30, ge=0, le=1000)
+    # ours (retrieval/models/reranker/README.md): on SciFact, blended into the top 10 it
+    # lifts hybrid nDCG@10 by about 0.01 for ~0.5 s per query on two CPU cores
+    reranker: str | None = "minigiant-reranker"
+    rerank_k: int = Field(10, ge=0, le=1000)
     # "replace": the reranker's order wins; "rrf": its ranking is fused with the hybrid one;
     # "blend": scaled scores are mixed, rerank_weight on the reranker's side. Fusing keeps a
     # weak or out-of-domain reranker from undoing good first-stage ranks
-    rerank_mode: Literal["replace", "rrf", "blend"] = "replace"
-    rerank_weight: float = Field(0.5, ge=0.0, le=1.0)
+    rerank_mode: Literal["replace", "rrf", "blend"] = "blend"
+    rerank_weight: float = Field(0.2, ge=0.0, le=1.0)
     rerank_tokens: int = Field(256, ge=16, le=512)  # query + passage, truncated: cost is linear
+    # read passages in windows of this many words, the best one counting (None: only the
+    # first rerank_tokens); 70 words and a short query fit the 128 tokens ours was trained on
+    rerank_window_words: int | None = Field(70, ge=32, le=400)
     rerank_int8: bool = False  # CPU only: dynamic int8 Linear layers
     top_n: int = Field(5, ge=1, le=100)
     # IVF lists searched per query (flat indexes ignore it): recall against speed
@@ -50,7 +55,11 @@ def load_reranker(options: RetrievalOptions, device: str | None) -> Reranker | N
     if not options.reranker:
         return None
     return Reranker(
-        options.reranker, device, max_tokens=options.rerank_tokens, int8=options.rerank_int8
+        options.reranker,
+        device,
+        max_tokens=options.rerank_tokens,
+        int8=options.rerank_int8,
+        window_words=options.rerank_window_words,
     )
 
 

@@ -93,7 +93,12 @@ def test_retrieval_eval_scores_all_systems_and_reuses_its_index(
     rerun = json.loads((out / "scifact.json").read_text())
     assert index.current().number == version, "an unchanged corpus must not be re-indexed"
     assert rerun["queries"] == 3
-    assert rerun["systems"]["hybrid+rerank"]["status"].startswith("not configured")
+    # by default our shipped reranker runs, reading windows
+    assert rerun["reranker"] == "minigiant-reranker" and rerun["rerank_window_words"] == 70
+    assert rerun["systems"]["hybrid+rerank"]["status"] == "ok"
+    invoke(*args, "--limit", "3", "--reranker", "")
+    off = json.loads((out / "scifact.json").read_text())
+    assert off["systems"]["hybrid+rerank"]["status"].startswith("not configured")
 
 
 def test_qa_eval_on_claims(workspace: Path, scifact_slice: BeirDataset) -> None:

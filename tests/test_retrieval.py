@@ -11,6 +11,7 @@ from retrieval.fusion import blend_scores, reciprocal_rank_fusion
 from retrieval.hybrid import HybridRetriever, RetrievalOptions
 from retrieval.lexical import LexicalRetriever, fts_query
 from retrieval.rerank import Reranker
+from retrieval.windows import best_window_scores, word_windows
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +116,7 @@ def test_rerank_modes_order_by_reranker_or_by_fusion(
         expected = by_rerank
     elif mode == "blend":
         fused = [p.scores["fused"] for p in passages]
-        mixed = blend_scores(fused, [p.scores["rerank"] for p in passages], 0.5)
+        mixed = blend_scores(fused, [p.scores["rerank"] for p in passages], options.rerank_weight)
         ranked = sorted(zip(mixed, passages, strict=True), key=lambda m: -m[0])
         expected = [p.chunk_id for _, p in ranked]
         assert [p.scores["blend"] for p in passages] == sorted(mixed, reverse=True)
@@ -141,3 +142,51 @@ def test_int8_reranker_is_quantised_and_keeps_the_order(untrained_cross_encoder:
     assert not any(isinstance(m, quantised) for m in full.model.model.modules())
     a, b = full.score("glacier survey", passages), small.score("glacier survey", passages)
     assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 0.1 * (max(a) - min(a)) + 0.01
+
+
+def test_word_windows_overlap_and_cover_everything() -> None:
+    words = [f"w{i}" for i in range(125)]
+    windows = word_windows(" ".join(words), 70, 20)
+    assert [w.split()[0] for w in windows] == ["w0", "w50", "w100"]
+    assert windows[0].split()[-20:] == windows[1].split()[:20]
+    assert {t for w in windows for t in w.split()} == set(words)
+    assert word_windows("short text", 70, 20) == ["short text"]
+    with pytest.raises(ValueError, match="overlap"):
+        word_windows("a b c", 10, 10)
+
+
+def test_best_window_scores_take_each_pairs_best_window() -> None:
+    pairs = [("q", "a bbb cc"), ("q", "dddd"), ("q", "")]
+    seen: list[list[tuple[str, str]]] = []
+
+    def predict(flat: list[tuple[str, str]]) -> list[float]:
+        seen.append(flat)
+        return [float(len(p)) for _, p in flat]
+
+    def expand(pair: tuple[str, str]) -> list[tuple[str, str]]:
+        return [(pair[0], w) for w in pair[1].split()]
+
+    assert best_window_scores(pairs, expand, predict) == [3.0, 4.0, float("-inf")]
+    assert len(seen) == 1 and len(seen[0]) == 4  # one batched call
+
+
+@pytest.mark.slow
+def test_shipped_reranker_reads_past_its_first_window() -> None:
+    """The answer sits after 150 words of filler: truncated to 128 tokens the passage looks
+    off-topic, read in windows its best window is the answer's."""
+    filler = " ".join(["The committee met again on Tuesday to discuss the annual budget."] * 15)
+    answer = "Vitamin D supplements lowered the rate of hip fractures in elderly women."
+    passage = f"{filler} {answer}"
+    query = "Does vitamin D reduce hip fractures in older women?"
+    truncated = Reranker("minigiant-reranker", device="cpu")
+    windowed = Reranker("minigiant-reranker", device="cpu", window_words=70)
+    last = word_windows(passage, 70, 20)[-1]
+    assert answer in last
+    [whole] = truncated.score(query, [passage])
+    [best] = windowed.score(query, [passage])
+    assert best == pytest.approx(max(truncated.score(query, word_windows(passage, 70, 20))))
+    assert best == pytest.approx(truncated.score(query, [last])[0])
+    assert best > 0.5 > whole  # scores are P(relevant)
+    # and it ranks: the answer above a passage on the same words that does not answer
+    [other] = windowed.score(query, ["Hip fractures are common in older women after a fall."])
+    assert best > other

@@ -82,6 +82,7 @@ class RetrievalEval:
             "rerank_mode": opts.rerank_mode,
             "rerank_weight": opts.rerank_weight,
             "rerank_tokens": opts.rerank_tokens,
+            "rerank_window_words": opts.rerank_window_words,
             "rerank_int8": opts.rerank_int8,
             "measures": list(IR_MEASURES),
             "systems": systems,
