@@ -33,11 +33,24 @@ FEATURES = (
     "sentence_word_recall",
     "missing_words_log",
     "max_sentence_recall",
+    "direction_mismatch",
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _NAME = re.compile(r"(?<!^)\b[A-Z][\w-]+")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|cannot|without|n't)\b|n't\b", re.IGNORECASE)
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+# which way a claim says something moves: "X increases Y" against a passage where Y falls is
+# the contradiction scientific claims make most, and shares nearly every word with support
+_UP = re.compile(
+    r"\b(?:increas\w*|higher|more|greater|elevat\w*|rais\w*|enhanc\w*|promot\w*|improv\w*|"
+    r"positive\w*|up-?regulat\w*|activat\w*|induc\w*|accelerat\w*)\b",
+    re.IGNORECASE,
+)
+_DOWN = re.compile(
+    r"\b(?:decreas\w*|lower|less|fewer|reduc\w*|inhibit\w*|suppress\w*|impair\w*|negative\w*|"
+    r"down-?regulat\w*|block\w*|prevent\w*|attenuat\w*|diminish\w*)\b",
+    re.IGNORECASE,
+)
 
 
 def evidence_sentences(evidence: str) -> list[str]:
@@ -64,6 +77,16 @@ def lexical_features(evidence: str, claim: str, best_sentence: str) -> list[floa
         _recall(names, {n for n in names if n in evidence_lower}),
         float(bool(_NEGATION.search(claim)) != bool(_NEGATION.search(best_sentence))),
     ]
+
+
+def direction_mismatch(claim: str, sentence: str) -> float:
+    """1 when the claim moves one way only and the sentence only the other."""
+    claim_up, claim_down = bool(_UP.search(claim)), bool(_DOWN.search(claim))
+    up, down = bool(_UP.search(sentence)), bool(_DOWN.search(sentence))
+    return float(
+        (claim_up and not claim_down and down and not up)
+        or (claim_down and not claim_up and up and not down)
+    )
 
 
 def local_features(evidence: str, claim: str, sentences: list[str], best: int) -> list[float]:
@@ -95,7 +118,9 @@ def pair_features(pairs: Sequence[tuple[str, str]], embedder: Embedder) -> np.nd
         lexical = lexical_features(evidence, claim, candidates[best])
         similarity = [cosines[best], float(vectors[evidence] @ claim_vec)]
         local = local_features(evidence, claim, candidates, best)
-        rows.append([*lexical, *similarity, math.log1p(len(claim.split())), *local])
+        claim_words = math.log1p(len(claim.split()))
+        direction = direction_mismatch(claim, candidates[best])
+        rows.append([*lexical, *similarity, claim_words, *local, direction])
     return np.asarray(rows, dtype=np.float64).reshape(len(pairs), len(FEATURES))
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from app import QA, Settings
 from generation.check import CheckerSettings, FactChecker, evidence_windows, split_sentences
+from generation.check_features import direction_mismatch
 from tests.conftest import FACTS
 
 EVIDENCE = FACTS["page.html"][1]
@@ -50,6 +51,26 @@ def test_supported_claim_outscores_a_corrupted_one(checker: FactChecker, wrong: 
     good, bad = checker.score([(EVIDENCE, right), (EVIDENCE, wrong)])
     assert good > bad
     assert good >= checker.settings.threshold > bad
+
+
+def test_direction_mismatch_is_one_way_against_the_other() -> None:
+    assert direction_mismatch("Statins reduce the risk of stroke.", "Risk increased by 20%.")
+    assert direction_mismatch("Exercise raises HDL levels.", "HDL was lower after training.")
+    assert not direction_mismatch("Statins reduce stroke risk.", "Statins lowered stroke risk.")
+    # a claim or sentence that moves both ways (or neither) says nothing about direction
+    assert not direction_mismatch("A raises X and lowers Y.", "Y fell.")
+    assert not direction_mismatch("Statins affect stroke risk.", "Risk increased by 20%.")
+
+
+def test_flipped_direction_scores_below_the_faithful_claim(checker: FactChecker) -> None:
+    evidence = (
+        "In a randomised trial of 2,400 adults, daily aspirin reduced the rate of colorectal "
+        "adenomas over five years compared with placebo. Bleeding events were rare."
+    )
+    right = "Daily aspirin reduced the rate of colorectal adenomas compared with placebo."
+    wrong = "Daily aspirin increased the rate of colorectal adenomas compared with placebo."
+    good, bad = checker.score([(evidence, right), (evidence, wrong)])
+    assert good > bad
 
 
 def test_answers_carry_verdicts_by_default(built_index: Path) -> None:
