@@ -56,7 +56,7 @@ def main() -> None:
                 setting="--reranker",
             )
             reranker.score(calls[0][0], calls[0][1][:1])  # warm-up
-            tokens = reranker.model.max_length
+            tokens = reranker.model.max_seq_length
             reading = f"{window_words}-word windows" if window_words else f"first {tokens} tokens"
             for depth in sorted({args.passages, RetrievalOptions().rerank_k}, reverse=True):
                 seconds = []

@@ -54,7 +54,7 @@ def test_reranker_recipe_writes_a_loadable_model_with_its_card(tmp_path: Path) -
     assert logged["data"]["train"]["total"] > 0 and logged["config"]["steps"] == 3
     reranker = Reranker(str(out), device="cpu")  # rerank_tokens default: 256
     assert json.loads((out / "minigiant.json").read_text())["max_length"] == 128
-    assert reranker.model.max_length == 128
+    assert reranker.model.max_seq_length == 128
     scores = reranker.score(
         "aspirin and heart attack", ["Aspirin lowers the risk of heart attack.", "Snow fell."]
     )
