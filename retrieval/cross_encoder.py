@@ -8,6 +8,9 @@ that base package. Shipping a model then costs a fraction of the whole network i
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from indexing.errors import ModelNotFoundError
@@ -47,7 +50,8 @@ def _load_compact(manifest: Path, device: str, max_length: int, setting: str):
     base = resolve_model(spec["base"], setting)
     # longer inputs than it was trained on made our 128-token reranker worse (README)
     max_length = min(max_length, spec.get("max_length", max_length))
-    model = CrossEncoder(base, num_labels=1, max_length=max_length, device=device)
+    with _quiet_base_load():
+        model = CrossEncoder(base, num_labels=1, max_length=max_length, device=device)
     tuned = load_file(str(manifest.parent / COMPACT_WEIGHTS))
     state = {name: tensor.to(torch.float32) for name, tensor in tuned.items()}
     result = model.model.load_state_dict(state, strict=False)
@@ -58,3 +62,26 @@ def _load_compact(manifest: Path, device: str, max_length: int, setting: str):
         )
     model.model.eval()
     return model
+
+
+@contextmanager
+def _quiet_base_load() -> Iterator[None]:
+    """Silence the warnings of loading a sentence-transformers base as a CrossEncoder: its
+    scoring head is "missing" only until our tuned tensors fill it, and the report would
+    land in the middle of a streamed answer."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    progress = hf_logging.is_progress_bar_enabled()
+    st_logger = logging.getLogger("sentence_transformers")
+    st_level = st_logger.level
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    st_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if progress:
+            hf_logging.enable_progress_bar()
+        st_logger.setLevel(st_level)

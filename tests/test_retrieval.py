@@ -1,3 +1,4 @@
+import logging
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,19 @@ def test_shipped_reranker_reads_past_its_first_window() -> None:
     # and it ranks: the answer above a passage on the same words that does not answer
     [other] = windowed.score(query, ["Hip fractures are common in older women after a fall."])
     assert best > other
+
+
+def test_shipped_reranker_loads_without_warnings(
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its base has no scoring head until our tensors fill it: no "MISSING" report may reach a
+    user's terminal (it landed in the middle of streamed answers)."""
+    from indexing.models import resolve_model
+    from retrieval.cross_encoder import load_cross_encoder
+
+    with caplog.at_level(logging.WARNING):
+        model = load_cross_encoder(resolve_model("minigiant-reranker", "t"), "cpu", 256, "t")
+    err = capfd.readouterr().err
+    assert "LOAD REPORT" not in err and "MISSING" not in err and "Converting" not in err
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert model.max_seq_length == 128
