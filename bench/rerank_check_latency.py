@@ -44,8 +44,14 @@ def main() -> None:
 
     table: list[dict[str, object]] = []
     p50: dict[str, float] = {}
-    windows = RetrievalOptions().rerank_window_words
-    for window_words in (None, windows):
+
+    def record(name: str, seconds: list[float]) -> None:
+        p50[name], p95 = percentiles_ms(seconds)
+        table.append({"call": name, "p50 ms": p50[name], "p95 ms": p95})
+
+    shipped = RetrievalOptions()
+    depths = sorted({args.passages, shipped.rerank_k}, reverse=True)
+    for window_words in (None, shipped.rerank_window_words):
         for precision in ("fp32", "int8"):
             reranker = Reranker(
                 args.reranker,
@@ -58,15 +64,13 @@ def main() -> None:
             reranker.score(calls[0][0], calls[0][1][:1])  # warm-up
             tokens = reranker.model.max_seq_length
             reading = f"{window_words}-word windows" if window_words else f"first {tokens} tokens"
-            for depth in sorted({args.passages, RetrievalOptions().rerank_k}, reverse=True):
+            for depth in depths:
                 seconds = []
                 for query, passages in calls:
                     started = time.perf_counter()
                     reranker.score(query, passages[:depth])
                     seconds.append(time.perf_counter() - started)
-                name = f"rerank {depth}, {reading}, {precision}"
-                p50[name], p95 = percentiles_ms(seconds)
-                table.append({"call": name, "p50 ms": p50[name], "p95 ms": p95})
+                record(f"rerank {depth}, {reading}, {precision}", seconds)
 
     checker = FactChecker(CheckerSettings())
     checker.check("Warm-up sentence.", ["Warm-up passage."])
@@ -79,9 +83,7 @@ def main() -> None:
         started = time.perf_counter()
         checker.check(answer, evidence)
         seconds.append(time.perf_counter() - started)
-    name = "check 5 sentences x 5 passages (shipped checker)"
-    p50[name], p95 = percentiles_ms(seconds)
-    table.append({"call": name, "p50 ms": p50[name], "p95 ms": p95})
+    record("check 5 sentences x 5 passages (shipped checker)", seconds)
     base = str(table[0]["call"])
     print_result(
         f"Reranking and checking latency, {args.calls} calls each",
