@@ -29,7 +29,7 @@ FEATURES = (
     "name_recall",
     "negation_mismatch",
     "best_sentence_cosine",
-    "evidence_cosine",
+    "evidence_mean_cosine",
     "claim_words_log",
     "sentence_word_recall",
     "missing_words_log",
@@ -101,23 +101,25 @@ def local_features(evidence: str, claim: str, sentences: list[str], best: int) -
 
 
 def pair_features(pairs: Sequence[tuple[str, str]], embedder: Embedder) -> np.ndarray:
-    """One row of FEATURES per (evidence, claim) pair."""
-    short = sorted(
+    """One row of FEATURES per (evidence, claim) pair.
+
+    Only sentences are embedded: the evidence as a whole is the mean of its sentences'
+    vectors. Embedding each passage again cost a third of a check, for a feature the mean
+    stands in for."""
+    texts = sorted(
         {s for evidence, _ in pairs for s in evidence_sentences(evidence)} | {c for _, c in pairs}
     )
-    whole = sorted({e for e, _ in pairs} - set(short))
-    # apart: a batch is padded to its longest text, and a sentence padded to a passage's
-    # length costs several times its own embedding
-    vectors = dict(zip(short, embedder.embed_passages(short), strict=True))
-    vectors.update(zip(whole, embedder.embed_passages(whole), strict=True))
+    vectors = dict(zip(texts, embedder.embed_passages(texts), strict=True))
     rows = []
     for evidence, claim in pairs:
         claim_vec = vectors[claim]
         candidates = evidence_sentences(evidence)
-        cosines = [float(vectors[s] @ claim_vec) for s in candidates]
+        sentence_vecs = np.stack([vectors[s] for s in candidates])
+        cosines = sentence_vecs @ claim_vec
         best = int(np.argmax(cosines))
+        mean = sentence_vecs.mean(axis=0)
         lexical = lexical_features(evidence, claim, candidates[best])
-        similarity = [cosines[best], float(vectors[evidence] @ claim_vec)]
+        similarity = [float(cosines[best]), float(mean @ claim_vec / np.linalg.norm(mean))]
         local = local_features(evidence, claim, candidates, best)
         claim_words = math.log1p(len(claim.split()))
         direction = direction_mismatch(claim, candidates[best])
