@@ -2,14 +2,15 @@
 
 A compact folder (what `minigiant train` ships) holds only the tensors fine-tuning changed,
 in fp16, plus `minigiant.json` naming the packaged base model; the untouched layers come from
-that base package. Shipping a model then costs a fraction of the whole network in git.
+that base package. Shipping a model then costs a fraction of the whole network in git. A
+distilled student also names the base `layers` it keeps, in order.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,6 +53,8 @@ def _load_compact(manifest: Path, device: str, max_length: int, setting: str):
     max_length = min(max_length, spec.get("max_length", max_length))
     with _quiet_base_load():
         model = CrossEncoder(base, num_labels=1, max_length=max_length, device=device)
+    if "layers" in spec:
+        keep_layers(model, spec["layers"])
     tuned = load_file(str(manifest.parent / COMPACT_WEIGHTS))
     state = {name: tensor.to(torch.float32) for name, tensor in tuned.items()}
     result = model.model.load_state_dict(state, strict=False)
@@ -62,6 +65,16 @@ def _load_compact(manifest: Path, device: str, max_length: int, setting: str):
         )
     model.model.eval()
     return model
+
+
+def keep_layers(model, layers: Sequence[int]) -> None:
+    """Cut a BERT-style CrossEncoder down to these encoder layers: a student costs what its
+    depth costs, linearly."""
+    import torch
+
+    encoder = model.model.base_model.encoder
+    encoder.layer = torch.nn.ModuleList([encoder.layer[i] for i in layers])
+    model.model.config.num_hidden_layers = len(layers)
 
 
 @contextmanager
