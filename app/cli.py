@@ -109,13 +109,16 @@ def demo(
 
 @cli.command()
 def train(
-    model: Annotated[str, typer.Argument(help="checker, reranker or checker-cross-encoder")],
+    model: Annotated[
+        str, typer.Argument(help="checker, reranker, reranker-student or checker-cross-encoder")
+    ],
     out: Annotated[Path, typer.Option(help="Folder for the weights and model card.")],
     steps: Annotated[int, typer.Option(help="Optimiser steps (batches of --batch-size).")] = 300,
     batch_size: Annotated[int, typer.Option()] = 16,
     seed: Annotated[int, typer.Option()] = 13,
 ) -> None:
     """Train our own small checking models from the packaged MiniLM weights."""
+    from app.train.distill import distil_reranker
     from app.train.feature_checker import train_feature_checker
     from app.train.recipes import train_checker, train_reranker
     from app.train.trainer import TrainConfig
@@ -123,6 +126,7 @@ def train(
     recipes = {
         "checker": train_feature_checker,
         "reranker": train_reranker,
+        "reranker-student": distil_reranker,
         "checker-cross-encoder": train_checker,
     }
     if model not in recipes:

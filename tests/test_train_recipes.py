@@ -1,5 +1,6 @@
-"""The reranker recipe end to end on a slice of the real training data: mining, a few
-listwise steps, the compact export, the model card, and loading what it wrote."""
+"""The reranker recipes end to end on a slice of the real training data: mining, a few
+listwise (or, for the student, distillation) steps, the compact export, the model card, and
+loading what it wrote."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from app.eval.datasets import data_root
 from app.train.datasets import halueval_qa, halueval_summaries, pubmedqa_train
+from app.train.distill import STUDENT_LAYERS, distil_reranker
 from app.train.recipes import train_reranker
 from app.train.reranker_data import mine_hard_negatives, reranker_sources
 from app.train.trainer import TrainConfig
@@ -59,3 +61,22 @@ def test_reranker_recipe_writes_a_loadable_model_with_its_card(tmp_path: Path) -
         "aspirin and heart attack", ["Aspirin lowers the risk of heart attack.", "Snow fell."]
     )
     assert len(scores) == 2 and all(isinstance(s, float) for s in scores)
+
+
+def test_student_recipe_keeps_some_teacher_layers_and_scores_both(tmp_path: Path) -> None:
+    out = tmp_path / "student"
+    run = distil_reranker(
+        out,
+        TrainConfig(steps=2, batch_size=4),
+        lists=6,
+        halu_items=30,
+        news_items=15,
+        pubmed_items=15,
+    )
+    assert run.config.layers == STUDENT_LAYERS and run.config.loss == "mse"
+    assert {"student_own_dev_mrr", "teacher_own_dev_mrr"} <= set(run.dev)
+    assert run.data["train"]["window_pairs"] >= 6 * 4  # a positive and 3 negatives per list
+    assert json.loads((out / "minigiant.json").read_text())["layers"] == list(STUDENT_LAYERS)
+    assert "minigiant-reranker" in (out / "README.md").read_text()
+    student = Reranker(str(out), device="cpu")
+    assert len(student.model.model.base_model.encoder.layer) == len(STUDENT_LAYERS)

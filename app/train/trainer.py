@@ -30,9 +30,11 @@ class TrainConfig:
     frozen_layers: int = 3  # embeddings and the lowest layers keep MiniLM's weights: CPU budget
     seed: int = 13
     # "binary": labelled pairs; "listwise": a positive ranked against its hard negatives plus
-    # `random_negatives` drawn from the batch (localised contrastive loss, as for rerankers)
-    loss: Literal["binary", "listwise"] = "binary"
+    # `random_negatives` drawn from the batch (localised contrastive loss, as for rerankers);
+    # "mse": a teacher's scores as labels (app/train/distill.py)
+    loss: Literal["binary", "listwise", "mse"] = "binary"
     random_negatives: int = 1
+    layers: tuple[int, ...] | None = None  # a student's base layers; None: all of them
 
 
 @dataclass
@@ -72,12 +74,7 @@ def train_cross_encoder(columns: dict[str, list], config: TrainConfig, out: Path
     (query, positive, negative_1, ...) for the listwise one.
     """
     import torch
-    from datasets import Dataset
-    from sentence_transformers.cross_encoder import (
-        CrossEncoder,
-        CrossEncoderTrainer,
-        CrossEncoderTrainingArguments,
-    )
+    from sentence_transformers.cross_encoder import CrossEncoder
     from transformers import set_seed
 
     set_seed(config.seed)
@@ -91,6 +88,20 @@ def train_cross_encoder(columns: dict[str, list], config: TrainConfig, out: Path
     frozen = [encoder.embeddings, *encoder.encoder.layer[: config.frozen_layers]]
     for module in frozen:
         module.requires_grad_(False)
+    return fit_and_export(model, columns, _loss(model, config), config, out)
+
+
+def fit_and_export(model, columns: dict[str, list], loss, config: TrainConfig, out: Path):
+    """Run the sentence-transformers trainer for `config.steps`, then save `model` as a
+    compact folder over `config.base` (keeping `config.layers` of it, when set) and return
+    it loaded the way minigiant loads it."""
+    import torch
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import (
+        CrossEncoderTrainer,
+        CrossEncoderTrainingArguments,
+    )
+
     dataset = Dataset.from_dict(columns).shuffle(seed=config.seed)
     args = CrossEncoderTrainingArguments(
         output_dir=str(out / "checkpoints"),
@@ -106,13 +117,10 @@ def train_cross_encoder(columns: dict[str, list], config: TrainConfig, out: Path
         fp16=torch.cuda.is_available(),
         dataloader_drop_last=True,
     )
-    trainer = CrossEncoderTrainer(
-        model=model, args=args, train_dataset=dataset, loss=_loss(model, config)
-    )
-    trainer.train()
+    CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss).train()
     full = out / "checkpoints" / "final"
     model.save_pretrained(str(full))
-    export_compact(full, out, config.base, config.max_length)
+    export_compact(full, out, config.base, config.max_length, config.layers)
     # score what ships: the compact fp16 folder, loaded the way minigiant loads it
     return load_cross_encoder(str(out), model.device.type, config.max_length, "train --out")
 
