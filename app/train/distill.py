@@ -3,8 +3,8 @@
 A cross-encoder's cost grows with its depth, and on two CPU cores six MiniLM layers cannot
 rerank 50 passages in well under a second. The student keeps some of the teacher's layers
 (spread out, as DistilBERT keeps every other one) and learns to reproduce the teacher's
-scores (MSE on its logits) on the teacher's own training lists, read in the same word
-windows the app reads. No new labels: the teacher is all it sees.
+logits (MSE) on the teacher's own training lists, read in the same word windows the app
+reads. No new labels: the teacher is all it sees.
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ def distil_reranker(
         base=spec["base"],
         max_length=spec.get("max_length", 128),
         loss="mse",
-        learning_rate=5e-5,  # the layers start trained: half the rate that tuned them
         layers=tuple(config.layers or STUDENT_LAYERS),
         frozen_layers=0,
     )
@@ -74,10 +73,12 @@ def distil_reranker(
     ]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     teacher_model = load_cross_encoder(path, device, config.max_length, "train --teacher")
+    # logits, not predict()'s default sigmoid: near 0 and 1 the probabilities flatten the
+    # differences a ranking is made of, and the student matched too little of them
     labels = [
         float(x)
         for x in teacher_model.predict(
-            pairs, batch_size=32, show_progress_bar=True, convert_to_numpy=True
+            pairs, batch_size=32, show_progress_bar=True, activation_fn=torch.nn.Identity()
         )
     ]
     set_seed(config.seed)
