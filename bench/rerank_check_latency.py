@@ -4,8 +4,9 @@
 Rows compare how the reranker reads a passage (its first `max_tokens` tokens, or every
 70-word window, the shipped setting) and torch's dynamic int8 Linear layers against fp32,
 on whole SciFact abstracts (~250 words), and the app's default call: the top 10 of them.
-Any CrossEncoder id or folder can be timed with --reranker; ours caps inputs at the 128
-tokens it was trained on. Accuracy per setting: `minigiant eval retrieval`.
+Any CrossEncoder ids or folders can be timed side by side with --reranker A B (a student
+from `minigiant train reranker-student`, say); ours caps inputs at the 128 tokens it was
+trained on. Accuracy per setting: `minigiant eval retrieval`.
 
     python bench/rerank_check_latency.py --calls 10
 """
@@ -28,7 +29,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--passages", type=int, default=50)
-    parser.add_argument("--reranker", default="minigiant-reranker")
+    parser.add_argument(
+        "--reranker", nargs="+", default=["minigiant-reranker"], help="one or more, compared"
+    )
     parser.add_argument("--max-tokens", type=int, default=256)
     args = parser.parse_args()
     setup_logging()
@@ -51,26 +54,27 @@ def main() -> None:
 
     shipped = RetrievalOptions()
     depths = sorted({args.passages, shipped.rerank_k}, reverse=True)
-    for window_words in (None, shipped.rerank_window_words):
-        for precision in ("fp32", "int8"):
-            reranker = Reranker(
-                args.reranker,
-                "cpu",
-                max_tokens=args.max_tokens,
-                int8=precision == "int8",
-                window_words=window_words,
-                setting="--reranker",
-            )
-            reranker.score(calls[0][0], calls[0][1][:1])  # warm-up
-            tokens = reranker.model.max_seq_length
-            reading = f"{window_words}-word windows" if window_words else f"first {tokens} tokens"
-            for depth in depths:
-                seconds = []
-                for query, passages in calls:
-                    started = time.perf_counter()
-                    reranker.score(query, passages[:depth])
-                    seconds.append(time.perf_counter() - started)
-                record(f"rerank {depth}, {reading}, {precision}", seconds)
+    for model in args.reranker:
+        for window_words in (None, shipped.rerank_window_words):
+            for precision in ("fp32", "int8"):
+                reranker = Reranker(
+                    model,
+                    "cpu",
+                    max_tokens=args.max_tokens,
+                    int8=precision == "int8",
+                    window_words=window_words,
+                    setting="--reranker",
+                )
+                reranker.score(calls[0][0], calls[0][1][:1])  # warm-up
+                tokens = reranker.model.max_seq_length
+                reading = f"{window_words}-word windows" if window_words else f"{tokens} tokens"
+                for depth in depths:
+                    seconds = []
+                    for query, passages in calls:
+                        started = time.perf_counter()
+                        reranker.score(query, passages[:depth])
+                        seconds.append(time.perf_counter() - started)
+                    record(f"{model}: {depth}, {reading}, {precision}", seconds)
 
     checker = FactChecker(CheckerSettings())
     checker.check("Warm-up sentence.", ["Warm-up passage."])
