@@ -4,8 +4,9 @@ Each (evidence, claim) pair becomes a handful of interpretable signals: how many
 claim's content words, numbers and names the evidence contains, whether a negation or the
 direction of a change (rises / falls) differs, and how close the claim's embedding is to the
 evidence's best sentence (the packaged embedder). On two CPU cores it checks a 5-sentence
-answer against 5 chunks in about 0.7 s, and it catches the errors small generators make
-most: swapped numbers, names and polarity, and claims no passage backs.
+answer against 5 whole SciFact abstracts in about 0.6 s, nearly all of it embedding their
+sentences, and it catches the errors small generators make most: swapped numbers, names and
+polarity, and claims no passage backs.
 """
 
 from __future__ import annotations
