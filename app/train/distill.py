@@ -4,7 +4,9 @@ A cross-encoder's cost grows with its depth, and on two CPU cores six MiniLM lay
 rerank 50 passages in well under a second. The student keeps some of the teacher's layers
 (spread out, as DistilBERT keeps every other one) and learns to reproduce the teacher's
 logits (MSE) on the teacher's own training lists, read in the same word windows the app
-reads. No new labels: the teacher is all it sees.
+reads. No new labels: the teacher is all it sees. One epoch on two CPU cores left the
+student well behind its teacher (README, "Our small checking models"): it wants the step
+budget of a GPU.
 """
 
 from __future__ import annotations
@@ -73,8 +75,8 @@ def distil_reranker(
     ]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     teacher_model = load_cross_encoder(path, device, config.max_length, "train --teacher")
-    # logits, not predict()'s default sigmoid: near 0 and 1 the probabilities flatten the
-    # differences a ranking is made of, and the student matched too little of them
+    # logits, not predict()'s default sigmoid: near 0 and 1 probabilities flatten the
+    # differences a ranking is made of
     labels = [
         float(x)
         for x in teacher_model.predict(
