@@ -44,6 +44,5 @@ def test_student_layers_export_against_their_base_layers_and_load_back(tmp_path:
     loaded = Reranker(str(out), device="cpu")
     assert len(loaded.model.model.base_model.encoder.layer) == 3
     expected = [float(x) for x in student.predict(PAIRS, show_progress_bar=False)]
-    for query, passage in PAIRS:
-        got = loaded.score(query, [passage])[0]
-        assert abs(got - expected[PAIRS.index((query, passage))]) < 0.05
+    for (query, passage), want in zip(PAIRS, expected, strict=True):
+        assert abs(loaded.score(query, [passage])[0] - want) < 0.05

@@ -11,6 +11,7 @@ budget of a GPU.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import time
@@ -22,6 +23,7 @@ from tqdm import tqdm
 from app.train.checker_data import split_by_group
 from app.train.recipes import RERANKER_LICENCES, count_rows, ranking_scores, reranker_rows
 from app.train.trainer import TrainConfig, TrainLog, fit_and_export, write_card
+from indexing.embedding import best_device
 from indexing.errors import ModelNotFoundError
 from indexing.models import resolve_model
 from retrieval.cross_encoder import COMPACT_MANIFEST, keep_layers, load_cross_encoder
@@ -73,8 +75,7 @@ def distil_reranker(
         for text in (row.positive, *row.negatives)
         for piece in word_windows(text, window, WINDOW_OVERLAP)
     ]
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    teacher_model = load_cross_encoder(path, device, config.max_length, "train --teacher")
+    teacher_model = load_cross_encoder(path, best_device(), config.max_length, "train --teacher")
     # logits, not predict()'s default sigmoid: near 0 and 1 probabilities flatten the
     # differences a ranking is made of
     labels = [
@@ -84,7 +85,7 @@ def distil_reranker(
         )
     ]
     set_seed(config.seed)
-    student = load_cross_encoder(path, device, config.max_length, "train --teacher")
+    student = copy.deepcopy(teacher_model)
     keep_layers(student, config.layers)
     student.model.base_model.embeddings.requires_grad_(False)
     columns = {

@@ -13,6 +13,7 @@ from typing import Literal
 
 from app.train.checker_data import Pair
 from app.train.export import export_compact
+from indexing.embedding import best_device
 from indexing.models import resolve_model
 from retrieval.cross_encoder import load_cross_encoder
 
@@ -73,7 +74,6 @@ def train_cross_encoder(columns: dict[str, list], config: TrainConfig, out: Path
     `columns` are the loss's inputs in order: (text1, text2, label) for the binary loss,
     (query, positive, negative_1, ...) for the listwise one.
     """
-    import torch
     from sentence_transformers.cross_encoder import CrossEncoder
     from transformers import set_seed
 
@@ -82,7 +82,7 @@ def train_cross_encoder(columns: dict[str, list], config: TrainConfig, out: Path
         resolve_model(config.base, "train --base"),
         num_labels=1,
         max_length=config.max_length,
-        device="cuda" if torch.cuda.is_available() else "cpu",
+        device=best_device(),
     )
     encoder = model.model.base_model
     frozen = [encoder.embeddings, *encoder.encoder.layer[: config.frozen_layers]]
