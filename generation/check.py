@@ -20,7 +20,7 @@ from generation.citations import cited_numbers
 from indexing.embedding import Embedder, best_device
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
-from retrieval.windows import best_window_scores, word_windows
+from retrieval.windows import best_window_scores, half_windows
 
 # a sentence ends at . ! ? followed by a space or the end (not in "file.py" or "2.7"),
 # keeping citations written after the stop
@@ -81,11 +81,6 @@ def strip_instructions(text: str) -> str:
     return "".join(kept).strip()
 
 
-def evidence_windows(text: str, words: int) -> list[str]:
-    """Half-overlapping windows: a fact cut at one edge is whole in the next window."""
-    return word_windows(text, words, words // 2)
-
-
 class CrossEncoderScorer:
     """Any one-logit cross-encoder; long evidence is windowed and the best window counts."""
 
@@ -98,11 +93,11 @@ class CrossEncoderScorer:
         )
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        return best_window_scores(pairs, self._windows, self._predict)
-
-    def _windows(self, pair: tuple[str, str]) -> list[tuple[str, str]]:
-        evidence, claim = pair
-        return [(w, claim) for w in evidence_windows(evidence, self.settings.window_words)]
+        words = self.settings.window_words
+        return best_window_scores(
+            [[(w, claim) for w in half_windows(evidence, words)] for evidence, claim in pairs],
+            self._predict,
+        )
 
     def _predict(self, flat: list[tuple[str, str]]) -> Sequence[float]:
         return self.model.predict(

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from app import QA, Settings
-from generation.check import CheckerSettings, FactChecker, evidence_windows, split_sentences
+from generation.check import CheckerSettings, FactChecker, split_sentences
 from generation.check_features import direction_mismatch
 from tests.conftest import FACTS
 
@@ -26,13 +26,6 @@ def test_sentences_keep_their_trailing_citations() -> None:
         "Run python3 setup.py with Python 3.11 first.",
         "Then test!",
     ]
-
-
-def test_evidence_windows_overlap_and_cover_everything() -> None:
-    words = [f"w{i}" for i in range(250)]
-    windows = evidence_windows(" ".join(words), 100)
-    assert windows[0].split()[0] == "w0" and windows[-1].split()[-1] == "w249"
-    assert all(len(w.split()) <= 100 for w in windows)
 
 
 @pytest.mark.parametrize(

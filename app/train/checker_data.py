@@ -13,7 +13,7 @@ from typing import Protocol, TypeVar
 
 from app.train.datasets import HaluQA, HaluSummary, PubMedQA
 from app.train.perturb import corrupt
-from generation.check import evidence_windows
+from retrieval.windows import half_windows
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
@@ -37,10 +37,10 @@ def sentences(text: str) -> list[str]:
 
 def window_with(evidence: str, sentence: str, words: int) -> str:
     """The evidence window holding the sentence (what the checker sees at answer time)."""
-    for window in evidence_windows(evidence, words):
+    for window in half_windows(evidence, words):
         if sentence in window:
             return window
-    return evidence_windows(evidence, words)[0]
+    return half_windows(evidence, words)[0]
 
 
 def _qa_claim(question: str, answer: str) -> str:
@@ -88,7 +88,7 @@ def synthetic_pairs(
             pairs.append(Pair(window_with(without, own[0], words), sentence, 0.0, group, "removed"))
         other = sentences(rng.choice(passages)[1])
         if other and other[0] not in passage:
-            pairs.append(Pair(evidence_windows(passage, words)[0], other[0], 0.0, group, "other"))
+            pairs.append(Pair(half_windows(passage, words)[0], other[0], 0.0, group, "other"))
     return pairs
 
 
@@ -98,7 +98,7 @@ def pubmed_answer_pairs(items: list[PubMedQA], words: int, rng: random.Random) -
     for item in items:
         for sentence in sentences(item.long_answer)[:2]:
             window = max(
-                evidence_windows(item.context, words),
+                half_windows(item.context, words),
                 key=lambda w: len(set(w.lower().split()) & set(sentence.lower().split())),
             )
             pairs.append(Pair(window, sentence, 1.0, f"pubmed-{item.pmid}", "conclusion"))
@@ -120,7 +120,7 @@ def summary_pairs(items: list[HaluSummary], words: int, rng: random.Random) -> l
     corrupted."""
     pairs = []
     for i, item in enumerate(items):
-        windows = evidence_windows(item.document, words)
+        windows = half_windows(item.document, words)
         for sentence in sentences(item.right_summary)[:2]:
             ranked = sorted(windows, key=lambda w: word_overlap(w, sentence))
             group = f"summary-{i}"

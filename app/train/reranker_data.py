@@ -17,12 +17,12 @@ from tqdm import tqdm
 
 from app.train.checker_data import sentences, word_overlap
 from app.train.datasets import HaluQA, HaluSummary, PubMedQA
-from generation.check import evidence_windows
 from indexing.builder import BuildOptions, IndexBuilder
 from indexing.embedding import Embedder
 from indexing.index_dir import IndexDir
 from indexing.reader import IndexReader
 from retrieval.hybrid import HybridRetriever, RetrievalOptions
+from retrieval.windows import half_windows
 
 NEWS_WINDOW_WORDS = 150
 
@@ -84,7 +84,7 @@ def reranker_sources(
         out.queries.append(Query(item.question, pid, pid, "halueval-question"))
     for i, item in enumerate(news):
         group = f"news-{i}"
-        windows = evidence_windows(item.document, NEWS_WINDOW_WORDS)
+        windows = half_windows(item.document, NEWS_WINDOW_WORDS)
         for j, sentence in enumerate(sentences(item.right_summary)[:2]):
             pid = f"{group}-{j}"
             out.add(pid, max(windows, key=lambda w: word_overlap(w, sentence)), group)
