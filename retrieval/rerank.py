@@ -7,10 +7,7 @@ from collections.abc import Sequence
 from indexing.embedding import best_device
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
-from retrieval.windows import best_window_scores, word_windows
-
-# a sentence or so (SciFact's run ~25 words): what one window cuts, the next holds whole
-WINDOW_OVERLAP = 20
+from retrieval.windows import best_window_scores, focused_windows, half_windows
 
 
 class Reranker:
@@ -24,10 +21,12 @@ class Reranker:
         max_tokens: int = 256,
         int8: bool = False,
         window_words: int | None = None,
+        windows_read: int | None = None,
         setting: str = "retrieval.reranker",
     ):
         self.name = model
         self.window_words = window_words
+        self.windows_read = windows_read
         self.device = device or best_device()
         self.batch_size = batch_size
         path = resolve_model(model, setting)
@@ -39,18 +38,26 @@ class Reranker:
         )
 
     def score(self, query: str, passages: Sequence[str]) -> list[float]:
-        """One score per passage: its best window's when `window_words` is set, else the
-        score of its first `max_tokens` tokens."""
+        """One score per passage: its best window's when `window_words` is set, else the score
+        of its first `max_tokens` tokens."""
+        windows = read_windows(query, passages, self.window_words, self.windows_read)
         return best_window_scores(
-            [(query, p) for p in passages],
-            self._windows,
+            [[(query, w) for w in item] for item in windows],
             lambda pairs: self.model.predict(
                 pairs, batch_size=self.batch_size, show_progress_bar=False
             ),
         )
 
-    def _windows(self, pair: tuple[str, str]) -> list[tuple[str, str]]:
-        query, passage = pair
-        if self.window_words is None:
-            return [pair]
-        return [(query, w) for w in word_windows(passage, self.window_words, WINDOW_OVERLAP)]
+
+def read_windows(
+    query: str, passages: Sequence[str], window_words: int | None, windows_read: int | None
+) -> list[list[str]]:
+    """What a reranker reads of each passage: the whole of it (None), or its half-overlapping
+    `window_words`-word windows, only the `windows_read` richest in the query's terms (None:
+    all of them)."""
+    if window_words is None:
+        return [[p] for p in passages]
+    windows = [half_windows(p, window_words) for p in passages]
+    if windows_read is None:
+        return windows
+    return focused_windows(query, windows, windows_read)

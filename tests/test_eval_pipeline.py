@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.eval.datasets import BeirDataset, data_root, is_dev
 from indexing.index_dir import IndexDir
+from retrieval.hybrid import RetrievalOptions
 
 DATA = data_root()
 pytestmark = [
@@ -93,8 +94,12 @@ def test_retrieval_eval_scores_all_systems_and_reuses_its_index(
     rerun = json.loads((out / "scifact.json").read_text())
     assert index.current().number == version, "an unchanged corpus must not be re-indexed"
     assert rerun["queries"] == 3
-    # by default our shipped reranker runs, reading windows
-    assert rerun["reranker"] == "minigiant-reranker" and rerun["rerank_window_words"] == 70
+    # by default our shipped reranker runs, reading the windows richest in the query's terms
+    shipped = RetrievalOptions()
+    assert rerun["reranker"] == "minigiant-reranker"
+    assert shipped.rerank_window_words is not None and shipped.rerank_windows_read is not None
+    assert rerun["rerank_window_words"] == shipped.rerank_window_words
+    assert rerun["rerank_windows_read"] == shipped.rerank_windows_read
     assert rerun["systems"]["hybrid+rerank"]["status"] == "ok"
     invoke(*args, "--limit", "3", "--reranker", "")
     off = json.loads((out / "scifact.json").read_text())

@@ -12,7 +12,7 @@ from retrieval.fusion import blend_scores, reciprocal_rank_fusion
 from retrieval.hybrid import HybridRetriever, RetrievalOptions
 from retrieval.lexical import LexicalRetriever, fts_query
 from retrieval.rerank import Reranker
-from retrieval.windows import best_window_scores, word_windows
+from retrieval.windows import best_window_scores, focused_windows, half_windows, word_windows
 
 
 @pytest.fixture(scope="module")
@@ -156,40 +156,74 @@ def test_word_windows_overlap_and_cover_everything() -> None:
         word_windows("a b c", 10, 10)
 
 
-def test_best_window_scores_take_each_pairs_best_window() -> None:
-    pairs = [("q", "a bbb cc"), ("q", "dddd"), ("q", "")]
+def test_half_windows_overlap_by_half_and_cover_everything() -> None:
+    words = [f"w{i}" for i in range(250)]
+    windows = half_windows(" ".join(words), 100)
+    assert [w.split()[0] for w in windows] == ["w0", "w50", "w100", "w150"]
+    assert windows[-1].split()[-1] == "w249"
+    assert all(len(w.split()) <= 100 for w in windows)
+
+
+def test_best_window_scores_take_each_items_best_window() -> None:
+    windows = [[("q", "a"), ("q", "bbb"), ("q", "cc")], [("q", "dddd")], []]
     seen: list[list[tuple[str, str]]] = []
 
     def predict(flat: list[tuple[str, str]]) -> list[float]:
         seen.append(flat)
         return [float(len(p)) for _, p in flat]
 
-    def expand(pair: tuple[str, str]) -> list[tuple[str, str]]:
-        return [(pair[0], w) for w in pair[1].split()]
-
-    assert best_window_scores(pairs, expand, predict) == [3.0, 4.0, float("-inf")]
+    assert best_window_scores(windows, predict) == [3.0, 4.0, float("-inf")]
     assert len(seen) == 1 and len(seen[0]) == 4  # one batched call
+
+
+def test_focused_windows_keep_those_richest_in_rare_query_terms() -> None:
+    passages = [
+        [
+            "the survey of the valley",
+            "glaciers retreated in the valley survey",
+            "the valley floor",
+        ],
+        ["a survey of bread", "bread survey team"],
+        ["nothing shared here", "nor here"],
+    ]
+    query = "Did the glacier retreat in the survey?"
+    [first], [second], [third] = focused_windows(query, passages, 1)
+    assert first == "glaciers retreated in the valley survey"  # rare terms, crude stems
+    assert second == "a survey of bread"  # a tie keeps the earlier window
+    assert third == "nothing shared here"  # no overlap: the passage's start
+    two = focused_windows(query, passages, 2)
+    assert two[0] == passages[0][:2]  # in passage order, not by weight
+    assert focused_windows(query, passages, 5) == passages
 
 
 @pytest.mark.slow
 def test_shipped_reranker_reads_past_its_first_window() -> None:
     """The answer sits after 150 words of filler: truncated to 128 tokens the passage looks
-    off-topic, read in windows its best window is the answer's."""
+    off-topic; read in windows, the window that counts is the answer's, whether the reranker
+    reads every window or (the default) only the one richest in the query's terms."""
     filler = " ".join(["The committee met again on Tuesday to discuss the annual budget."] * 15)
     answer = "Vitamin D supplements lowered the rate of hip fractures in elderly women."
     passage = f"{filler} {answer}"
     query = "Does vitamin D reduce hip fractures in older women?"
+    shipped = RetrievalOptions()
     truncated = Reranker("minigiant-reranker", device="cpu")
-    windowed = Reranker("minigiant-reranker", device="cpu", window_words=70)
-    last = word_windows(passage, 70, 20)[-1]
-    assert answer in last
+    every = Reranker("minigiant-reranker", device="cpu", window_words=70)
+    focused = Reranker(
+        "minigiant-reranker",
+        device="cpu",
+        window_words=shipped.rerank_window_words,
+        windows_read=shipped.rerank_windows_read,
+    )
     [whole] = truncated.score(query, [passage])
-    [best] = windowed.score(query, [passage])
-    assert best == pytest.approx(max(truncated.score(query, word_windows(passage, 70, 20))))
+    [best_of_all] = every.score(query, [passage])
+    assert best_of_all == pytest.approx(max(truncated.score(query, half_windows(passage, 70))))
+    last = half_windows(passage, shipped.rerank_window_words)[-1]
+    assert answer in last
+    [best] = focused.score(query, [passage])
     assert best == pytest.approx(truncated.score(query, [last])[0])
-    assert best > 0.5 > whole  # scores are P(relevant)
+    assert min(best, best_of_all) > 0.5 > whole  # scores are P(relevant)
     # and it ranks: the answer above a passage on the same words that does not answer
-    [other] = windowed.score(query, ["Hip fractures are common in older women after a fall."])
+    [other] = focused.score(query, ["Hip fractures are common in older women after a fall."])
     assert best > other
 
 

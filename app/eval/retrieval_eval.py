@@ -83,6 +83,7 @@ class RetrievalEval:
             "rerank_weight": opts.rerank_weight,
             "rerank_tokens": opts.rerank_tokens,
             "rerank_window_words": opts.rerank_window_words,
+            "rerank_windows_read": opts.rerank_windows_read,
             "rerank_int8": opts.rerank_int8,
             "measures": list(IR_MEASURES),
             "systems": systems,

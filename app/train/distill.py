@@ -1,11 +1,11 @@
 """`minigiant train reranker-student`: a shallower reranker taught by the shipped one.
 
-A cross-encoder's cost grows with its depth, and on two CPU cores six MiniLM layers cannot
-rerank 50 passages in well under a second. The student keeps some of the teacher's layers
-(spread out, as DistilBERT keeps every other one) and learns to reproduce the teacher's
-logits (MSE) on the teacher's own training lists, read in the same word windows the app
-reads. No new labels: the teacher is all it sees. One epoch on two CPU cores left the
-student well behind its teacher (README, "Our small checking models"): it wants the step
+A cross-encoder's cost grows with its depth: on two CPU cores six MiniLM layers rerank 50
+focused windows in ~0.9 s, half of them would take half that. The student keeps some of the
+teacher's layers (spread out, as DistilBERT keeps every other one) and learns to reproduce
+the teacher's logits (MSE) on the teacher's own training lists, read as the app reads them
+(`read_windows`). No new labels: the teacher is all it sees. One epoch on two CPU cores left
+the student well behind its teacher (README, "Our small checking models"): it wants the step
 budget of a GPU.
 """
 
@@ -28,8 +28,7 @@ from indexing.errors import ModelNotFoundError
 from indexing.models import resolve_model
 from retrieval.cross_encoder import COMPACT_MANIFEST, keep_layers, load_cross_encoder
 from retrieval.hybrid import RetrievalOptions
-from retrieval.rerank import WINDOW_OVERLAP
-from retrieval.windows import word_windows
+from retrieval.rerank import read_windows
 
 STUDENT_LAYERS = (0, 3, 5)
 
@@ -68,12 +67,17 @@ def distil_reranker(
     rows = reranker_rows(config.seed, pubmed_items, halu_items, news_items, 3)
     train, dev = split_by_group(rows, 0.02, random.Random(config.seed))
     train = random.Random(config.seed).sample(train, min(lists, len(train)))
-    window = RetrievalOptions().rerank_window_words or 70
+    reading = RetrievalOptions()
     pairs = [
         (row.query, piece)
         for row in train
-        for text in (row.positive, *row.negatives)
-        for piece in word_windows(text, window, WINDOW_OVERLAP)
+        for windows in read_windows(
+            row.query,
+            [row.positive, *row.negatives],
+            reading.rerank_window_words,
+            reading.rerank_windows_read,
+        )
+        for piece in windows
     ]
     teacher_model = load_cross_encoder(path, best_device(), config.max_length, "train --teacher")
     # logits, not predict()'s default sigmoid: near 0 and 1 probabilities flatten the
@@ -110,7 +114,9 @@ def distil_reranker(
         "scores. Use with `retrieval.reranker=<this folder>`.",
         RERANKER_LICENCES,
         method=(
-            f"Method: the teacher scored {len(pairs)} (query, {window}-word window) pairs from "
+            f"Method: the teacher scored {len(pairs)} (query, passage window) pairs, what the "
+            f"app reads ({reading.rerank_window_words} words, {reading.rerank_windows_read} "
+            f"per passage), from "
             f"{len(train)} of its training lists; the student (its embeddings frozen) fitted "
             f"those scores with an MSE loss for {config.steps} steps of {config.batch_size} "
             f"pairs (lr {config.learning_rate}, seed {config.seed}) in "
