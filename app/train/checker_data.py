@@ -37,10 +37,8 @@ def sentences(text: str) -> list[str]:
 
 def window_with(evidence: str, sentence: str, words: int) -> str:
     """The evidence window holding the sentence (what the checker sees at answer time)."""
-    for window in half_windows(evidence, words):
-        if sentence in window:
-            return window
-    return half_windows(evidence, words)[0]
+    windows = half_windows(evidence, words)
+    return next((w for w in windows if sentence in w), windows[0])
 
 
 def _qa_claim(question: str, answer: str) -> str:
