@@ -91,10 +91,12 @@ def ask(
 
 @cli.command()
 def info(index: IndexOption = None) -> None:
-    """What an index holds and how it was built."""
-    from app.render import index_info
+    """What an index holds and how it was built, and how the models run on this machine."""
+    from app.render import index_info, kernels_info
 
-    typer.echo(index_info(load_settings(index).index))
+    settings = load_settings(index)
+    typer.echo(index_info(settings.index))
+    typer.echo(kernels_info(settings))
 
 
 @cli.command()

@@ -6,6 +6,10 @@ import dataclasses
 from pathlib import Path
 
 from app.qa import Answer
+from app.settings import Settings
+from generation.engines.factory import resolved_engine
+from indexing.embedding import best_device
+from indexing.kernels import BF16_FLAGS, best_precision, cpu_flags
 from indexing.reader import IndexReader
 
 
@@ -42,6 +46,23 @@ def answer_json(answer: Answer) -> dict[str, object]:
 
 def _folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def kernels_info(settings: Settings) -> str:
+    """Which engine and number format each model gets here, and the CPU flags that decided it."""
+    device = settings.generator.device or best_device()
+    flags = sorted(BF16_FLAGS & cpu_flags()) or ["none of " + ", ".join(sorted(BF16_FLAGS))]
+    gen = settings.generator
+    engine = resolved_engine(gen)
+    precision = best_precision(device, gen.dtype) if engine == "transformers" else "GGUF weights"
+    lines = [
+        f"device:    {device} (bf16 CPU flags: {', '.join(flags)})",
+        f"generator: {gen.model} via {engine} ({precision})",
+    ]
+    if settings.large_generator is not None:
+        large = settings.large_generator
+        lines.append(f"large:     {large.model} via {resolved_engine(large)}")
+    return "\n".join(lines)
 
 
 def index_info(root: Path) -> str:

@@ -8,6 +8,7 @@ import pytest
 from app import QA, Settings
 from generation.engines import GeneratorSettings, make_generator
 from generation.engines.local_server import free_port, llama_server
+from generation.engines.lookup_decoding import draft
 from generation.prompt import build_messages
 from indexing.errors import MinigiantError
 from indexing.models import resolve_model
@@ -68,3 +69,28 @@ def test_transformers_engine_reads_the_packaged_gguf() -> None:
     title, text, question = FACTS["memo.docx"]
     answer = "".join(generator.stream(build_messages(question, [passage(text, title)]), 30, 0.0))
     assert answer.strip()
+
+
+def test_lookup_drafts_continue_the_latest_match_inside_the_prompt() -> None:
+    prompt = [5, 6, 7, 8, 9, 5, 6, 1, 2]
+    # the answer so far ends in 5, 6: the latest prompt match (index 5) was followed by 1, 2
+    assert draft([*prompt, 3, 5, 6], len(prompt), 4) == [1, 2]
+    assert draft([*prompt, 7], len(prompt), 2) == [8, 9]  # a 1-gram match when no longer one
+    assert draft([*prompt, 42], len(prompt), 4) == []
+
+
+@pytest.mark.slow
+def test_lookup_decoding_and_the_reused_cache_change_no_answer() -> None:
+    """Greedy with prompt-lookup drafts over a cache kept from the last prompt writes what
+    plain greedy writes from scratch (fp32, so batched and single-token passes agree)."""
+    settings = GeneratorSettings(engine="transformers", model=GGUF, device="cpu", dtype="float32")
+    lookup = make_generator(settings.model_copy(update={"prompt_lookup_tokens": 8}))
+    plain = make_generator(settings.model_copy(update={"prompt_lookup_tokens": 0}))
+    for name in ("memo.docx", "notes.txt"):
+        title, text, question = FACTS[name]
+        messages = build_messages(question, [passage(text, title)])
+        usage: dict[str, int] = {}
+        drafted = "".join(lookup.stream(messages, 40, 0.0, usage))
+        assert drafted == "".join(plain.stream(messages, 40, 0.0)), name
+        assert usage["prompt_tokens"] > 100 and 0 < usage["completion_tokens"] <= 40
+    assert lookup._cached_ids  # the second question started from the first one's cache

@@ -18,6 +18,7 @@ from app.qa import QA, AnswerStream
 from app.settings import Settings
 from app.web.uploads import data_folder, is_inside, safe_name, store_upload
 from generation.engines import GeneratorSettings
+from generation.engines.factory import resolved_engine
 from indexing.builder import BuildReport, IndexBuilder
 from indexing.embedding import Embedder
 from indexing.errors import MinigiantError
@@ -49,7 +50,7 @@ class IndexedFile:
 
 
 def generator_label(settings: GeneratorSettings) -> str:
-    return f"{settings.model} ({settings.engine})"
+    return f"{settings.model} ({resolved_engine(settings)})"
 
 
 class WebService:
@@ -89,7 +90,7 @@ class WebService:
     def warm_up(self) -> None:
         """Load the default models before the first visitor asks, if there is an index yet."""
         if self.index_dir.exists():
-            self.qa().generator  # noqa: B018 - loading is the point
+            self.qa().warm_up()
 
     def ask_stream(
         self,

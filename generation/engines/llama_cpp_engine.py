@@ -33,8 +33,18 @@ class LlamaCppGenerator:
         # one llama.cpp context answers one request at a time
         self._lock = _locks.setdefault(id(self.llm), threading.Lock())
 
-    def stream(self, messages: Messages, max_tokens: int, temperature: float) -> Iterator[str]:
+    def stream(
+        self,
+        messages: Messages,
+        max_tokens: int,
+        temperature: float,
+        usage: dict[str, int] | None = None,
+    ) -> Iterator[str]:
         with self._lock:
+            if usage is not None:  # the contents' tokens; the chat template adds a few
+                usage["prompt_tokens"] = sum(
+                    len(self.llm.tokenize(m["content"].encode(), add_bos=False)) for m in messages
+                )
             chunks = self.llm.create_chat_completion(
                 messages=messages,
                 max_tokens=max_tokens,

@@ -30,15 +30,24 @@ class OpenAIGenerator:
             max_retries=1,
         )
 
-    def stream(self, messages: Messages, max_tokens: int, temperature: float) -> Iterator[str]:
+    def stream(
+        self,
+        messages: Messages,
+        max_tokens: int,
+        temperature: float,
+        usage: dict[str, int] | None = None,
+    ) -> Iterator[str]:
         import openai
 
         client = self._client(max_tokens, temperature)
         pairs = [(m["role"], m["content"]) for m in messages]
         try:
-            for chunk in client.stream(pairs):
+            for chunk in client.stream(pairs, stream_usage=True):
                 if chunk.content:
                     yield str(chunk.content)
+                if usage is not None and chunk.usage_metadata:
+                    usage["prompt_tokens"] = chunk.usage_metadata["input_tokens"]
+                    usage["completion_tokens"] = chunk.usage_metadata["output_tokens"]
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
             raise MinigiantError(
                 f"the generator server at {self.settings.base_url} did not answer ({exc}); "

@@ -1,62 +1,193 @@
-"""Any Hugging Face causal LM (id, folder, or GGUF inside a folder), fp16 on a GPU."""
+"""Any Hugging Face causal LM (id, folder, or GGUF file) in the precision the machine runs best.
+
+A GGUF file is dequantised once (slow: about a minute for 1.5B parameters) and the result is
+cached beside the model cache in that precision, so later loads take seconds. Between
+questions the engine keeps the key/value cache of the previous prompt and reuses its longest
+common prefix, as llama.cpp does: the instructions and the worked example are read once.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from generation.engines.base import GeneratorSettings, Messages
+from generation.engines.lookup_decoding import greedy_with_lookup
+from indexing.assembled import model_cache
 from indexing.embedding import best_device
+from indexing.kernels import best_precision, torch_dtype
 from indexing.models import load_once, resolve_model
+
+log = logging.getLogger(__name__)
 
 
 class TransformersGenerator:
     def __init__(self, settings: GeneratorSettings, setting: str = "generator.model"):
         self.name = settings.model
-        self.repeat_penalty = settings.repeat_penalty
+        self.settings = settings
         self.device = settings.device or best_device()
+        self.precision = best_precision(self.device, settings.dtype)
         path = resolve_model(settings.model, setting)
         gguf = settings.gguf_file
         if path.endswith(".gguf"):  # a GGUF file: transformers reads it from its folder
             path, gguf = str(Path(path).parent), Path(path).name
-        self.tokenizer, self.model = load_once(
-            ("transformers", path, gguf or "", self.device), setting, lambda: self._load(path, gguf)
-        )
+        key = ("transformers", path, gguf or "", self.device, self.precision)
+        self.tokenizer, self.model = load_once(key, setting, lambda: self._load(path, gguf))
         self._lock = threading.Lock()
+        self._cache = None  # key/value cache of the last greedy prompt (and its answer)
+        self._cached_ids: list[int] = []
+        self._stop = _stop_tokens(self.tokenizer, self.model)
 
     def _load(self, path: str, gguf: str | None):
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        kwargs = {"gguf_file": gguf} if gguf else {}
-        dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
-        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs).to(self.device)
+        dtype = torch_dtype(self.precision)
+        if gguf:
+            converted = model_cache() / f"{Path(gguf).stem}-{self.precision}"
+            if not (converted / "config.json").exists():
+                log.warning("converting %s to %s once (about a minute)", gguf, converted)
+                tokenizer = AutoTokenizer.from_pretrained(path, gguf_file=gguf)
+                model = AutoModelForCausalLM.from_pretrained(path, gguf_file=gguf, dtype=dtype)
+                _save_atomically(converted, tokenizer, _dequantised(model))
+            path = str(converted)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device)
         model.eval()
         return tokenizer, model
 
-    def stream(self, messages: Messages, max_tokens: int, temperature: float) -> Iterator[str]:
+    def stream(
+        self,
+        messages: Messages,
+        max_tokens: int,
+        temperature: float,
+        usage: dict[str, int] | None = None,
+    ) -> Iterator[str]:
+        ids = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )["input_ids"][0].tolist()
+        with self._lock:
+            if temperature == 0 and self.settings.repeat_penalty == 1.0:
+                made = yield from self._greedy(ids, max_tokens)
+            else:
+                made = yield from self._sampled(ids, max_tokens, temperature)
+        if usage is not None:
+            usage["prompt_tokens"] = len(ids)
+            usage["completion_tokens"] = made
+
+    def _greedy(self, ids: list[int], max_tokens: int) -> Iterator[str]:
+        """Our prompt-lookup loop (lookup_decoding.py), starting from the reusable cache."""
+        from transformers import DynamicCache
+
+        cache = self._reusable_cache(ids) or DynamicCache(config=self.model.config)
+        self._cache, self._cached_ids = None, []  # until this answer is through
+        tokens = list(ids)
+        text = ""
+        for token in greedy_with_lookup(
+            self.model, ids, cache, max_tokens, self._stop, self.settings.prompt_lookup_tokens
+        ):
+            tokens.append(token)
+            decoded = self.tokenizer.decode(tokens[len(ids) :], skip_special_tokens=True)
+            if not decoded.endswith("\ufffd"):  # a character split across tokens waits
+                yield decoded[len(text) :]
+                text = decoded
+        decoded = self.tokenizer.decode(tokens[len(ids) :], skip_special_tokens=True)
+        if decoded[len(text) :]:
+            yield decoded[len(text) :]
+        kept = min(cache.get_seq_length(), len(tokens))
+        cache.crop(kept - cache.get_seq_length())
+        self._cache, self._cached_ids = cache, tokens[:kept]
+        return len(tokens) - len(ids)
+
+    def _sampled(self, ids: list[int], max_tokens: int, temperature: float) -> Iterator[str]:
+        """transformers' own generate, for sampling and repetition penalties."""
+        import torch
         from transformers import TextIteratorStreamer
 
-        inputs = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        ).to(self.device)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         sampling = (
             {"do_sample": True, "temperature": temperature}
             if temperature > 0
-            else {"do_sample": False}
+            else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         )
+        tensor = torch.tensor([ids], device=self.device)
         kwargs = dict(
-            inputs,
+            input_ids=tensor,
+            attention_mask=torch.ones_like(tensor),
             streamer=streamer,
             max_new_tokens=max_tokens,
-            repetition_penalty=self.repeat_penalty,
+            repetition_penalty=self.settings.repeat_penalty,
+            pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            return_dict_in_generate=True,
             **sampling,
         )
-        with self._lock:
-            worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
-            worker.start()
-            yield from (piece for piece in streamer if piece)
-            worker.join()
+        result: dict[str, object] = {}
+        worker = threading.Thread(target=self._generate, args=(kwargs, result), daemon=True)
+        worker.start()
+        yield from (piece for piece in streamer if piece)
+        worker.join()
+        if "error" in result:
+            raise result["error"]  # type: ignore[misc]
+        return int(result["made"])  # type: ignore[call-overload]
+
+    def _generate(self, kwargs: dict, result: dict[str, object]) -> None:
+        try:
+            out = self.model.generate(**kwargs)
+            result["made"] = out.sequences.shape[1] - kwargs["input_ids"].shape[1]
+        except Exception as exc:  # handed to the streaming thread, which raises it
+            result["error"] = exc
+            kwargs["streamer"].end()
+
+    def _reusable_cache(self, ids: list[int]):
+        """The last cache cut to the prefix it shares with `ids` (at least one token left to
+        read), or None for a fresh one."""
+        if self._cache is None or not hasattr(self._cache, "crop"):
+            return None
+        shared = 0
+        for a, b in zip(self._cached_ids, ids, strict=False):
+            if a != b:
+                break
+            shared += 1
+        cached = self._cache.get_seq_length()
+        shared = min(shared, len(ids) - 1, cached)
+        if shared < 16:
+            return None
+        self._cache.crop(shared - cached)  # a negative count: tokens removed from the end
+        log.debug("reusing %d of %d prompt tokens from the last cache", shared, len(ids))
+        return self._cache
+
+
+def _stop_tokens(tokenizer, model) -> set[int]:
+    """End-of-turn and end-of-text ids: chat models end a reply with either."""
+    found = {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")}
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    found |= set(configured) if isinstance(configured, list) else {configured}
+    return {t for t in found if isinstance(t, int) and t != tokenizer.unk_token_id}
+
+
+def _dequantised(model):
+    """The model as plain weights: transformers unpacked the GGUF blocks on load (it keeps
+    them packed only with a GGUF matmul kernel, which these machines lack), but still flags
+    the model as quantised, which save_pretrained refuses."""
+    import torch
+
+    if any(not torch.is_floating_point(p) for p in model.parameters()):
+        raise ValueError("the GGUF weights stayed packed; this model cannot be converted")
+    model.hf_quantizer = None
+    model.config.quantization_config = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    return model
+
+
+def _save_atomically(folder: Path, tokenizer, model) -> None:
+    import os
+    import shutil
+
+    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer.save_pretrained(tmp)
+    model.save_pretrained(tmp)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
