@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from generation.sentences import is_abbreviation
+
 _WORD = re.compile(r"[^\W_]{3,}", re.UNICODE)
 _STOPWORD_TEXT = """
 the and for are was were that this with from which what when where who whom whose how why its
@@ -73,8 +75,13 @@ class SentenceAttributor:
             if char in ".!?" or char.isspace():
                 self._held += char
                 return ""
-            if char == "[" or not self._held[-1:].isspace():
-                # a citation after the stop belongs to this sentence; "3.5" was no sentence end
+            if (
+                char == "["
+                or not self._held[-1:].isspace()
+                or (self._held.rstrip() == "." and is_abbreviation(self._sentence))
+            ):
+                # a citation after the stop belongs to this sentence; "3.5" and "U.S. Open"
+                # hold no sentence end
                 text, self._held = self._held + char, ""
                 self._sentence += text
                 return text

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from generation.citations import cited_numbers
+from generation.sentences import is_abbreviation, is_instruction, sentence_spans
 from indexing.embedding import Embedder, best_device
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
@@ -27,15 +28,6 @@ from retrieval.windows import best_window_scores, half_windows
 _SENTENCE = re.compile(
     r"(?:[^.!?\n]|[.!?](?![.!?]*(?:\s|$)))+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)"
 )
-# sentences that address the model instead of stating facts: a prompt-injection attempt
-# inside a document must not count as evidence for what it demands the answer say
-_INSTRUCTION = re.compile(
-    r"\b(?:(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|"
-    r"earlier)\s+instructions|you\s+are\s+now|(?:reply|respond|answer)\s+only|tell\s+the\s+user|"
-    r"system\s+prompt|do\s+not\s+cite)\b",
-    re.IGNORECASE,
-)
-_EVIDENCE_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 _CITATIONS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
 
 
@@ -62,23 +54,27 @@ class SentenceVerdict:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of sentences, each keeping the citations that follow its full stop."""
-    spans = []
+    """(start, end) spans of sentences, each keeping the citations that follow its full stop;
+    a stop after an abbreviation or initial ("U.S. Open") ends nothing."""
+    spans: list[tuple[int, int]] = []
     for match in _SENTENCE.finditer(text):
         start, end = match.span()
         piece = text[start:end]
         lead = len(piece) - len(piece.lstrip())
-        if piece.strip():
-            spans.append((start + lead, start + len(piece.rstrip())))
+        if not piece.strip():
+            continue
+        span = (start + lead, start + len(piece.rstrip()))
+        if spans and text[spans[-1][1] - 1] == "." and is_abbreviation(text[: spans[-1][1] - 1]):
+            span = (spans.pop()[0], span[1])
+        spans.append(span)
     return spans
 
 
 def strip_instructions(text: str) -> str:
-    """The evidence without sentences that instruct the model (see _INSTRUCTION)."""
-    kept = [
-        m.group(0) for m in _EVIDENCE_SENTENCE.finditer(text) if not _INSTRUCTION.search(m.group(0))
-    ]
-    return "".join(kept).strip()
+    """The evidence without sentences that instruct the model (see sentences.INSTRUCTION)."""
+    return " ".join(
+        text[a:b] for a, b in sentence_spans(text) if not is_instruction(text[a:b])
+    ).strip()
 
 
 class CrossEncoderScorer:

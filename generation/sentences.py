@@ -1,0 +1,63 @@
+"""Where sentences end, for passages and answers alike, and which sentences address the model.
+
+A full stop after an initial or a common abbreviation ("U.S. Open", "Dr. Smith", "e.g.") is
+not a sentence end: splitting there put citations into the middle of names.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ABBREVIATION_TEXT = """
+mr mrs ms dr prof st jr sr sen gov gen col lt sgt rev hon mt ft fig figs no nos vol vols pp ed
+eds approx dept est inc ltd co corp bros vs etc al cf ca jan feb mar apr jun jul aug sep sept
+oct nov dec
+"""
+_ABBREVIATIONS = frozenset(_ABBREVIATION_TEXT.split())
+_LAST_WORD = re.compile(r"([^\s(\[\"']+)$")
+# a candidate end: . ! ? (repeated), then space or the end of the text
+_END = re.compile(r"[.!?]+(?=\s|$)")
+
+# sentences that address the model instead of stating facts: a prompt-injection attempt
+# inside a document must not reach the prompt, nor count as evidence for what it demands
+INSTRUCTION = re.compile(
+    r"\b(?:(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|"
+    r"earlier)\s+instructions|you\s+are\s+now|(?:reply|respond|answer)\s+only|tell\s+the\s+user|"
+    r"system\s+prompt|do\s+not\s+cite)\b",
+    re.IGNORECASE,
+)
+
+
+def is_abbreviation(text_before_stop: str) -> bool:
+    """Whether a full stop right after this text belongs to an abbreviation or an initial."""
+    match = _LAST_WORD.search(text_before_stop)
+    if not match:
+        return False
+    word = match.group(1)
+    if "." in word:  # "U.S", "e.g", "i.e": periods inside the word
+        return True
+    if len(word) == 1 and word.isalpha():  # an initial: "J. R. R. Tolkien", "U. S."
+        return True
+    return word.lower() in _ABBREVIATIONS
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of the sentences of prose, whitespace trimmed."""
+    spans, start = [], 0
+    for match in _END.finditer(text):
+        if match.group(0) == "." and is_abbreviation(text[start : match.start()]):
+            continue
+        spans.append((start, match.end()))
+        start = match.end()
+    spans.append((start, len(text)))
+    trimmed = []
+    for a, b in spans:
+        piece = text[a:b]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            trimmed.append((a + lead, a + len(piece.rstrip())))
+    return trimmed
+
+
+def is_instruction(sentence: str) -> bool:
+    return bool(INSTRUCTION.search(sentence))
