@@ -14,6 +14,7 @@ from generation.check import FactChecker, SentenceVerdict
 from generation.citations import CitationFilter, cited_numbers
 from generation.engines import Generator, GeneratorSettings, make_generator
 from generation.prompt import ABSTAIN, build_messages, fit_to_context, is_abstention
+from generation.prune import prune_passages, sentence_scorer
 from indexing.documents import titled
 from indexing.embedding import Embedder
 from indexing.errors import MinigiantError
@@ -39,7 +40,7 @@ class Citation:
 class Answer:
     question: str
     text: str
-    passages: list[Passage]
+    passages: list[Passage]  # what the generator read, numbered as the answer cites them
     citations: list[Citation]
     abstained: bool
     model: str
@@ -48,6 +49,8 @@ class Answer:
     verdicts: list[SentenceVerdict] | None = None  # None: no checker configured
     grounded: bool | None = None  # every sentence supported; None without a checker
     escalated: str | None = None  # why the large generator answered instead of the small one
+    usage: dict[str, int] = field(default_factory=dict)  # prompt/completion tokens, summed
+    retrieved: int = 0  # passages retrieval found; pruning may leave the generator fewer
 
 
 @dataclass
@@ -58,8 +61,10 @@ class _Run:
     passages: list[Passage]
     timings: dict[str, float]
     model: str
+    unanswered: bool = False  # no passage sentence answers it: abstain without generating
     escalated: str | None = None
     verdicts: dict[str, list[SentenceVerdict]] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=dict)
 
 
 class AnswerStream:
@@ -97,6 +102,7 @@ class QA:
         self._generator: Generator | None = None
         self._large_generator: Generator | None = None
         self.checker = FactChecker(settings.checker) if settings.checker.model else None
+        self._sentence_scorer = sentence_scorer(reranker, self.embedder)
 
     @classmethod
     def open(cls, index: str | Path | None = None, settings: Settings | None = None) -> QA:
@@ -111,6 +117,22 @@ class QA:
         if self._generator is None:
             self._generator = make_generator(self.settings.generator)
         return self._generator
+
+    def warm_up(self) -> None:
+        """Load every model and run each once, so the first question waits for neither: a
+        model's first call sets up its kernels, and the generators keep the prompt's fixed
+        part (instructions, worked examples) cached for every question after it."""
+        self.retriever.retrieve("warm-up question")
+        passage = Passage(0, "", "", "Warm-up", "This passage warms the models up.", 0, 33)
+        messages = build_messages("What does this passage do?", [passage])
+        generators = [(self.generator, self.settings.generator)]
+        if self.settings.large_generator is not None:
+            generators.append((self._large(), self.settings.large_generator))
+        for generator, settings in generators:
+            for _ in generator.stream(messages, 2, settings.temperature):
+                pass
+        if self.checker is not None:
+            self.checker.check("This passage warms the models up.", [passage.text])
 
     def reload(self) -> bool:
         """Switch to the newest published index version; True if there was a newer one.
@@ -161,8 +183,10 @@ class QA:
         started = time.perf_counter()
         retriever = self.retriever  # one version for the whole question, even across reload()
         passages = retriever.retrieve(question, top_n=top_n, rerank=rerank, timings=timings)
+        retrieved = len(passages)
+        passages, unanswered = self._pruned(question, passages, timings)
         passages = fit_to_context(passages, gen.context_tokens - gen.max_tokens)
-        run = _Run(question, passages, timings, model=gen.model)
+        run = _Run(question, passages, timings, model=gen.model, unanswered=unanswered)
 
         def pieces() -> Iterator[str]:
             for i, piece in enumerate(self._answer_pieces(run, temperature)):
@@ -187,14 +211,31 @@ class QA:
                 verdicts=verdicts,
                 grounded=None if verdicts is None else all(v.supported for v in verdicts),
                 escalated=run.escalated,
+                usage=run.usage,
+                retrieved=retrieved,
             )
 
         return AnswerStream(pieces(), finish)
 
+    def _pruned(
+        self, question: str, passages: list[Passage], timings: dict[str, float]
+    ) -> tuple[list[Passage], bool]:
+        """The context the generator reads, and whether no sentence in it answers well enough
+        to ask the generator at all (on the reranker's scale, so only with a reranker)."""
+        context = self.settings.context
+        if not context.prune or not passages:
+            return passages, False
+        begun = time.perf_counter()
+        pruned = prune_passages(question, passages, self._sentence_scorer, context)
+        timings["prune"] = time.perf_counter() - begun
+        gate = context.abstain_below if self.retriever.reranker is not None else None
+        unanswered = gate is not None and (pruned.best_score or 0.0) < gate
+        return pruned.passages, unanswered
+
     def _answer_pieces(self, run: _Run, temperature: float) -> Iterator[str]:
         """The answer text; with a large generator configured, the small one answers first and
         its answer is kept only if it does not abstain and the checker accepts every sentence."""
-        if not run.passages:
+        if not run.passages or run.unanswered:
             yield ABSTAIN
             return
         large = self.settings.large_generator
@@ -208,10 +249,14 @@ class QA:
         if run.escalated is None:
             yield small_text
             return
-        if self._large_generator is None:
-            self._large_generator = make_generator(large)
         run.model = large.model
-        yield from self._generate(self._large_generator, large, run, temperature)
+        yield from self._generate(self._large(), large, run, temperature)
+
+    def _large(self) -> Generator:
+        if self._large_generator is None:
+            assert self.settings.large_generator is not None
+            self._large_generator = make_generator(self.settings.large_generator)
+        return self._large_generator
 
     def _generate(
         self, generator: Generator, settings: GeneratorSettings, run: _Run, temperature: float
@@ -219,12 +264,15 @@ class QA:
         """Stream one generator's answer through the citation checks."""
         begun = time.perf_counter()
         citations = CitationFilter(len(run.passages))
-        attributor = SentenceAttributor([p.text for p in run.passages])
+        attributor = SentenceAttributor([p.read_text for p in run.passages])
         messages = build_messages(run.question, run.passages)
-        for piece in generator.stream(messages, settings.max_tokens, temperature):
+        usage: dict[str, int] = {}
+        for piece in generator.stream(messages, settings.max_tokens, temperature, usage):
             out = attributor.feed(citations.feed(piece))
             if out:
                 yield out
+        for key, value in usage.items():
+            run.usage[key] = run.usage.get(key, 0) + value
         tail = attributor.feed(citations.flush()) + attributor.flush()
         if tail:
             yield tail
@@ -243,7 +291,7 @@ class QA:
             return None
         if text not in run.verdicts:
             begun = time.perf_counter()
-            evidence = [titled(p.title, p.text) for p in run.passages]
+            evidence = [titled(p.title, p.read_text) for p in run.passages]
             run.verdicts[text] = self.checker.check(text, evidence)
             run.timings["check"] = run.timings.get("check", 0.0) + time.perf_counter() - begun
         return run.verdicts[text]

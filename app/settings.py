@@ -20,6 +20,7 @@ from pydantic_settings import (
 from app.web.settings import WebSettings
 from generation.check import CheckerSettings
 from generation.engines import GeneratorSettings
+from generation.prune import ContextSettings
 from indexing.builder import BuildOptions
 from indexing.embedding import EmbedderSettings
 from retrieval.hybrid import RetrievalOptions
@@ -37,6 +38,7 @@ class Settings(BaseSettings):
     embedder: EmbedderSettings = EmbedderSettings()
     indexing: BuildOptions = BuildOptions()
     retrieval: RetrievalOptions = RetrievalOptions()
+    context: ContextSettings = ContextSettings()
     generator: GeneratorSettings = GeneratorSettings()
     # small-first cascade: when set, `generator` answers first and this one takes over when
     # the small one abstains or the checker rejects a sentence

@@ -17,3 +17,12 @@ class Passage:
     start: int
     end: int
     scores: dict[str, float] = field(default_factory=dict)
+    # when the context was pruned: the sentences the generator read ("…" where some were left
+    # out), and their offsets in the document
+    read: str | None = None
+    spans: list[tuple[int, int]] | None = None
+
+    @property
+    def read_text(self) -> str:
+        """What the generator reads of this passage: the kept sentences, else all of it."""
+        return self.text if self.read is None else self.read

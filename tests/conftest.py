@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,25 @@ import pytest
 from indexing.builder import BuildOptions, IndexBuilder
 from indexing.embedding import Embedder
 from indexing.index_dir import IndexDir
+
+# Tests answer with the packaged 135M generator, where speed matters more than the answer;
+# they inherit it through the settings' environment (subprocesses too). Tests of the default
+# generator take the `default_generator` fixture, which removes it.
+SMALL_GENERATOR = {
+    "engine": "llama_cpp",
+    "model": "SmolLM2-135M-Instruct-Q4_1.gguf",
+    "repeat_penalty": 1.15,  # the 135M model loops on greedy decoding without it
+}
+for _key, _value in SMALL_GENERATOR.items():
+    os.environ.setdefault(f"MINIGIANT_GENERATOR__{_key.upper()}", str(_value))
+
+
+@pytest.fixture()
+def default_generator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped default generator instead of the tests' small one."""
+    for key in SMALL_GENERATOR:
+        monkeypatch.delenv(f"MINIGIANT_GENERATOR__{key.upper()}", raising=False)
+
 
 # One fact per file, each findable only in its own file.
 FACTS = {

@@ -7,7 +7,7 @@ import pytest
 from app import QA, Settings
 from generation.check import CheckerSettings, FactChecker, split_sentences
 from generation.check_features import direction_mismatch
-from tests.conftest import FACTS
+from tests.conftest import FACTS, SMALL_GENERATOR
 
 EVIDENCE = FACTS["page.html"][1]
 
@@ -83,7 +83,7 @@ def test_cascade_hands_rejected_answers_to_the_large_generator(
     settings = Settings(
         index=built_index,
         checker={"threshold": threshold},
-        large_generator={"max_tokens": 48, "context_tokens": 2048},
+        large_generator={**SMALL_GENERATOR, "max_tokens": 48, "context_tokens": 2048},
     )
     answer = QA(settings).ask(FACTS["report.pdf"][2])
     if escalates:

@@ -25,6 +25,21 @@ def test_answer_cites_a_retrieved_passage(qa: QA) -> None:
     assert {"retrieve", "first_token", "generate", "total"} <= set(answer.timings)
 
 
+@pytest.mark.slow
+def test_the_default_generator_answers_right_and_cited(
+    built_index: Path, default_generator: None
+) -> None:
+    qa = QA.open(built_index)
+    assert qa.settings.generator.model == "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    qa.warm_up()
+    for name, expected in (("guide.md", "31 kilograms"), ("page.html", "Halvorsen")):
+        answer = qa.ask(FACTS[name][2])
+        assert expected in answer.text, answer.text
+        assert [Path(c.passage.source).name for c in answer.citations] == [name], answer.text
+        assert answer.grounded, answer.verdicts
+        assert answer.usage["prompt_tokens"] > 0 and answer.timings["prune"] > 0
+
+
 def test_stream_yields_pieces_then_the_answer(qa: QA) -> None:
     stream = qa.ask_stream(FACTS["report.pdf"][2])
     pieces = list(stream)

@@ -221,7 +221,8 @@ def test_gradio_client_calls_the_same_pipeline(server: str) -> None:
 
     client = Client(server, verbose=False)
     result = client.predict(FACTS["notes.txt"][2], 3, api_name="/ask")
-    assert result["text"] and len(result["passages"]) == 3
+    # top_n passages retrieved; the generator read those with a sentence that answers
+    assert result["text"] and result["retrieved"] == 3 and 1 <= len(result["passages"]) <= 3
     assert Path(result["passages"][0]["source"]).name == "notes.txt"
     assert {"dense", "lexical", "fused"} <= set(result["passages"][0]["scores"])
     assert "retrieve" in result["timings"]

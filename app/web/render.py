@@ -141,7 +141,8 @@ def details_html(answer: Answer, answer_id: str) -> str:
 
 def details_title(answer: Answer) -> str:
     total = answer.timings.get("total", 0.0)
-    return f"Retrieved {len(answer.passages)} passages · details ({total:.1f} s)"
+    read = f", read {len(answer.passages)}" if len(answer.passages) != answer.retrieved else ""
+    return f"Retrieved {answer.retrieved} passages{read} · details ({total:.1f} s)"
 
 
 def passage_html(

@@ -1,0 +1,135 @@
+"""Keep only the sentences of the retrieved passages that matter to the question.
+
+Prompt reading is most of a CPU generator's time to first token, and a shorter context also
+leaves the model fewer wrong passages to copy a year or a name from. A small model (our
+cross-encoder reranker, which learned on windows of about a sentence) scores every sentence
+against the question; the best ones are kept up to a token budget, in document order, each
+passage keeping its number and the document offsets of what it kept (Provence, Chirkova et
+al. 2025, prunes the same way with a model trained for it). Sentences that address the model
+("ignore previous instructions...") are never kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from generation.sentences import is_instruction, sentence_spans
+from indexing.embedding import Embedder
+from retrieval.passages import Passage
+from retrieval.rerank import Reranker
+
+SentenceScorer = Callable[[str, list[str]], Sequence[float]]
+GAP = " … "
+CHARS_PER_TOKEN = 4  # English prose through the generators' subword vocabularies
+
+
+class ContextSettings(BaseModel):
+    """What the generator reads of the passages: all of them, or their best sentences."""
+
+    prune: bool = True
+    # kept passage text, about this many tokens. On 200 seeded SQuAD dev questions the kept
+    # text holds the gold answer for 0.88 of them at 150 (0.91 at 200, 0.92 at 300; 0.955
+    # unpruned), and 150 keeps the 1.5B generator's first token under 2 s on 2 CPU cores
+    budget_tokens: int = Field(150, ge=16, le=8192)
+    # the first sentences of the best passage are kept whatever their score: they name
+    # what the passage is about, which the sentences after them often refer back to
+    keep_lead: int = Field(1, ge=0, le=10)
+    # a sentence of the passage ranked r (from 1) gets passage_prior / r added to its score:
+    # retrieval's order says where answers are likely (0.85 -> 0.88 kept-answer rate at 150)
+    passage_prior: float = Field(0.1, ge=0.0, le=10.0)
+    # sentences scoring under this share of the best one's score are left out even when the
+    # budget has room: filler from off-topic passages only distracts a small generator (on
+    # SQuAD, where the passages share an article, 0.3 and 0.5 kept every answer 0.0 kept)
+    min_share: float = Field(0.3, ge=0.0, le=1.0)
+    # answer "I don't know" without asking the generator when no sentence scores this much
+    # (the reranker's probability that it answers the question; None: never). At 0.7, on 300
+    # seeded CLAPNQ dev questions, it keeps 98.7% of the answerable and stops 12.5% of the
+    # unanswerable ones, which the generator would mostly have answered anyway
+    abstain_below: float | None = Field(0.7, ge=0.0, le=1.0)
+
+
+@dataclass
+class PrunedContext:
+    passages: list[Passage]  # with `read` set to their best sentences; those with none dropped
+    best_score: float | None  # the best sentence's own score (no prior); None: no sentences
+
+
+def prune_passages(
+    question: str,
+    passages: Sequence[Passage],
+    score: SentenceScorer,
+    settings: ContextSettings,
+) -> PrunedContext:
+    """The passages cut to their best sentences, and how well the best of all answers."""
+    candidates = [
+        (i, a, b)
+        for i, p in enumerate(passages)
+        for a, b in sentence_spans(p.text)
+        if not is_instruction(p.text[a:b])
+    ]
+    if not candidates:
+        return PrunedContext([], None)
+    texts = [_scored_text(passages[i], a, b) for i, a, b in candidates]
+    scores = list(score(question, texts))
+    ranked = [
+        s + settings.passage_prior / (c[0] + 1) for s, c in zip(scores, candidates, strict=True)
+    ]
+    lead = [k for k, (i, _, _) in enumerate(candidates) if i == 0][: settings.keep_lead]
+    order = lead + sorted(
+        (k for k in range(len(candidates)) if k not in lead), key=lambda k: -ranked[k]
+    )
+    budget = settings.budget_tokens * CHARS_PER_TOKEN
+    kept: set[int] = set()
+    floor = settings.min_share * max(scores)
+    for k in order:
+        i, a, b = candidates[k]
+        cost = b - a + 1
+        if kept and (cost > budget or scores[k] < floor):
+            continue
+        kept.add(k)
+        budget -= cost
+    pruned = []
+    for i, passage in enumerate(passages):
+        spans = [(a, b) for k, (j, a, b) in enumerate(candidates) if j == i and k in kept]
+        if spans:
+            best = max(scores[k] for k in kept if candidates[k][0] == i)
+            pruned.append(_cut(passage, spans, best))
+    return PrunedContext(pruned, max(scores))
+
+
+def _scored_text(passage: Passage, start: int, end: int) -> str:
+    sentence = passage.text[start:end]
+    return f"{passage.title}: {sentence}" if passage.title else sentence
+
+
+def _cut(passage: Passage, spans: list[tuple[int, int]], best: float) -> Passage:
+    """The passage with what the generator reads of it: `spans` (offsets in its text), and
+    "…" where sentences were left out."""
+    text, last = "", 0
+    for a, b in spans:
+        gap = passage.text[last:a].strip()
+        text += (GAP if gap else " ") + passage.text[a:b]
+        last = b
+    if passage.text[last:].strip():
+        text += GAP
+    return dataclasses.replace(
+        passage,
+        read=text.strip(),
+        spans=[(passage.start + a, passage.start + b) for a, b in spans],
+        scores={**passage.scores, "sentence": best},
+    )
+
+
+def sentence_scorer(reranker: Reranker | None, embedder: Embedder) -> SentenceScorer:
+    """The reranker's cross-encoder where there is one, else the embedder's cosine."""
+    if reranker is not None:
+        return reranker.score
+
+    def cosine(question: str, sentences: list[str]) -> Sequence[float]:
+        return embedder.embed_passages(sentences) @ embedder.embed_queries([question])[0]
+
+    return cosine
