@@ -91,12 +91,13 @@ class QAItem:
     answers: list[str] = field(default_factory=list)
     verdict: str | None = None  # "yes" / "no" for claims
     gold_doc: str | None = None
+    answerable: bool = True  # False: the right reply is the abstention
 
 
 @dataclass
 class QASet:
     name: str
-    kind: str  # "short_answer" or "claims"
+    kind: str  # "short_answer", "long_answer" or "claims"
     items: list[QAItem]
     corpus: Path | None  # BEIR corpus to index; None when the set carries its own passages
     passages: list[dict[str, str]] = field(default_factory=list)
@@ -156,9 +157,40 @@ def load_short_answers(path: Path, corpus: Path) -> QASet:
     return QASet(Path(path).stem, "short_answer", items, corpus)
 
 
+CLAPNQ_FILES = {"clapnq_dev_answerable.jsonl": True, "clapnq_dev_unanswerable.jsonl": False}
+
+
+def load_clapnq(folder: Path) -> QASet:
+    """CLAPNQ dev: answerable questions with long grounded answers, and unanswerable ones whose
+    gold passage is on topic but does not answer them; every gold passage is in the corpus."""
+    items, passages = [], []
+    for name, answerable in CLAPNQ_FILES.items():
+        with (folder / name).open() as handle:
+            for line in handle:
+                row = json.loads(line)
+                doc_id = str(row["id"])
+                for k, passage in enumerate(row["passages"]):
+                    passages.append(
+                        {"_id": f"{doc_id}-{k}", "title": passage["title"], "text": passage["text"]}
+                    )
+                answers = [o["answer"] for o in row["output"] if o.get("answer")]
+                items.append(
+                    QAItem(
+                        row["input"],
+                        answers=answers if answerable else [],
+                        gold_doc=f"{doc_id}-0",
+                        answerable=answerable,
+                    )
+                )
+    return QASet(folder.name, "long_answer", items, None, passages)
+
+
 def load_qa_set(path: Path, corpus: Path | None = None) -> QASet:
-    """Pick the reader from the file: SQuAD json, scifact-claims jsonl, or short answers."""
+    """Pick the reader from the path: SQuAD json, the CLAPNQ folder, scifact-claims jsonl, or
+    short answers."""
     path = Path(path).resolve()
+    if path.is_dir() and all((path / name).exists() for name in CLAPNQ_FILES):
+        return load_clapnq(path)
     if path.suffix == ".json":
         return load_squad(path)
     with path.open() as handle:

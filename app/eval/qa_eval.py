@@ -46,6 +46,7 @@ class QAEval:
         corpus = self.qa_set.corpus or write_corpus(self.qa_set.name, self.qa_set.passages)
         root = ensure_index(corpus.parent.name.removesuffix("-corpus"), [corpus], self.settings)
         qa = QA(self.settings.model_copy(update={"index": root}))
+        qa.warm_up()  # latencies are a warm server's, as `serve` gives them
         items = sample(self.qa_set.items, self.limit, self.seed)
         records = [
             self._record(item, qa.ask(item.question))
@@ -58,8 +59,13 @@ class QAEval:
             "index": str(root),
             "questions": len(records),
             "generator": f"{self.settings.generator.engine}:{self.settings.generator.model}",
+            "generator_settings": self.settings.generator.model_dump(exclude={"api_key"}),
+            "large_generator": self.settings.large_generator
+            and self.settings.large_generator.model_dump(exclude={"api_key"}),
+            "context": self.settings.context.model_dump(),
             "checker": self.settings.checker.model,
             "top_n": self.settings.retrieval.top_n,
+            "peak_memory_gib": peak_memory_gib(),
             "summary": summarise(
                 records, self.qa_set.kind, cascade=self.settings.large_generator is not None
             ),
@@ -76,6 +82,11 @@ class QAEval:
             "first_token_s": answer.timings.get("first_token"),
             "cited_docs": cited_docs,
             "escalated": answer.escalated,
+            "answerable": item.answerable,
+            "prompt_tokens": answer.usage.get("prompt_tokens"),
+            "stages": {
+                k: v for k, v in answer.timings.items() if k not in ("total", "first_token")
+            },
             "gold_retrieved": item.gold_doc is not None
             and any(doc_id_of(p.doc_uri) == item.gold_doc for p in answer.passages),
         }
@@ -89,6 +100,14 @@ class QAEval:
                 "predicted": predicted,
                 "gold_cited": item.gold_doc in cited_docs,
             }
+        elif self.qa_set.kind == "long_answer":
+            text = "" if answer.abstained else without_markers(answer.text)
+            record |= {
+                "gold": item.answers,
+                "f1": token_f1(text, item.answers) if item.answers else 0.0,
+                "citations_with_answer": sum(d == item.gold_doc for d in cited_docs),
+                "citations": len(cited_docs),
+            }
         else:
             text = "" if answer.abstained else without_markers(answer.text)
             record |= {
@@ -97,6 +116,10 @@ class QAEval:
                 "f1": token_f1(text, item.answers),
                 # sentence answers fail exact match by design; does the answer state the gold?
                 "contains_gold": contains_answer(text, item.answers),
+                # did the generator read a gold answer (after pruning)?
+                "gold_read": any(
+                    contains_answer(p.read_text, item.answers) for p in answer.passages
+                ),
                 "citations_with_answer": sum(
                     contains_answer(c.passage.text, item.answers) for c in answer.citations
                 ),
@@ -105,33 +128,58 @@ class QAEval:
         return record
 
 
+def peak_memory_gib() -> float:
+    """This process's peak resident memory so far (Linux and macOS report it differently)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**30 if sys.platform == "darwin" else peak / 2**20
+
+
 def summarise(
     records: list[dict[str, object]], kind: str, cascade: bool = False
 ) -> dict[str, float | None]:
     """Means over all questions (abstentions count as wrong) plus latency percentiles; with a
     small-first cascade, the share the small generator kept and the quality of each path."""
-    n = max(1, len(records))
     seconds = [r["seconds"] for r in records if r["seconds"] is not None]
     first = [r["first_token_s"] for r in records if r["first_token_s"] is not None]
+    tokens = [r["prompt_tokens"] for r in records if r.get("prompt_tokens") is not None]
     sentences = sum(r.get("sentences", 0) for r in records)
     summary: dict[str, float | None] = {
-        "abstention_rate": sum(r["abstained"] for r in records) / n,
-        "gold_retrieved": sum(r["gold_retrieved"] for r in records) / n,
+        "abstention_rate": sum(r["abstained"] for r in records) / max(1, len(records)),
+        "gold_retrieved": sum(r["gold_retrieved"] for r in records) / max(1, len(records)),
         "latency_p50_s": float(np.percentile(seconds, 50)) if seconds else None,
         "latency_p95_s": float(np.percentile(seconds, 95)) if seconds else None,
         "first_token_p50_s": float(np.percentile(first, 50)) if first else None,
+        "first_token_p95_s": float(np.percentile(first, 95)) if first else None,
+        "prompt_tokens_mean": float(np.mean(tokens)) if tokens else None,
         "checker_accepted": (
             sum(r.get("sentences_supported", 0) for r in records) / sentences if sentences else None
         ),
     }
+    unanswerable = [r for r in records if not r.get("answerable", True)]
+    if unanswerable:
+        # answer quality is scored on the answerable questions; the others must abstain
+        records = [r for r in records if r.get("answerable", True)]
+        summary["abstained_unanswerable"] = sum(r["abstained"] for r in unanswerable) / len(
+            unanswerable
+        )
+        summary["answered_answerable"] = (
+            sum(not r["abstained"] for r in records) / len(records) if records else None
+        )
+    n = max(1, len(records))
     if kind == "claims":
         summary["verdict_accuracy"] = sum(r["predicted"] == r["gold"] for r in records) / n
         summary["gold_cited"] = sum(r["gold_cited"] for r in records) / n
     else:
         cited = sum(r["citations"] for r in records)
-        summary["exact_match"] = sum(r["em"] for r in records) / n
+        if kind != "long_answer":
+            summary["exact_match"] = sum(r["em"] for r in records) / n
+            summary["answer_contains_gold"] = sum(r["contains_gold"] for r in records) / n
+            summary["gold_read"] = sum(r.get("gold_read", False) for r in records) / n
         summary["f1"] = sum(r["f1"] for r in records) / n
-        summary["answer_contains_gold"] = sum(r["contains_gold"] for r in records) / n
+        # short answers: the cited passage states a gold answer; long ones: it is the gold one
         summary["citation_precision"] = (
             sum(r["citations_with_answer"] for r in records) / cited if cited else None
         )
