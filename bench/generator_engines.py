@@ -1,11 +1,13 @@
 """Time to first token and decode tokens/s for each generator engine on the same GGUF model.
 
-Engines: llama_cpp (in process), transformers (the same GGUF dequantised to fp32; needs
+Engines: llama_cpp (in process), transformers (the same GGUF dequantised once, in the
+precision indexing/kernels.py picks here; with and without prompt-lookup drafts; needs
 `pip install gguf accelerate`), and openai (our LangChain client against llama-cpp-python's
-OpenAI-compatible server, started here on 127.0.0.1). All get the same prompt: a real SciFact
-claim with five abstracts, as `QA` would build it. Tokens are counted with one tokenizer.
+OpenAI-compatible server, started here on 127.0.0.1). All get the same prompts: real SciFact
+claims with five abstracts each, as `QA` would build them unpruned. Tokens are counted with one
+tokenizer.
 
-    python bench/generator_engines.py --runs 3 --max-tokens 96
+    python bench/generator_engines.py --runs 3 --max-tokens 96 [--model GGUF]
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ from common import corpus_rows, print_result, scifact, setup_logging
 from generation.engines import GeneratorSettings, make_generator
 from generation.engines.local_server import llama_server
 from generation.prompt import build_messages
+from indexing.kernels import best_precision
 from indexing.models import resolve_model
 from retrieval.passages import Passage
-
-MODEL = "SmolLM2-135M-Instruct-Q4_1.gguf"
 
 
 def run_engine(settings: GeneratorSettings, prompts: list, max_tokens: int, count):
@@ -49,11 +50,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=96)
+    parser.add_argument("--model", default=GeneratorSettings().model, help="a GGUF model")
     args = parser.parse_args()
     setup_logging()
     from llama_cpp import Llama
 
-    path = resolve_model(MODEL, "generator.model")
+    model = args.model
+    path = resolve_model(model, "generator.model")
     vocab = Llama(model_path=path, vocab_only=True, verbose=False)
     count = lambda text: len(vocab.tokenize(text.encode(), add_bos=False, special=False))  # noqa: E731
     data = scifact()
@@ -69,13 +72,17 @@ def main() -> None:
         )
         for run in range(args.runs + 1)
     ]
+    precision = best_precision("cpu")
     engines = {
-        "llama_cpp": GeneratorSettings(engine="llama_cpp", model=MODEL),
-        "transformers (fp32, GGUF dequantised)": GeneratorSettings(
-            engine="transformers", model=MODEL, device="cpu"
+        "llama_cpp": GeneratorSettings(engine="llama_cpp", model=model),
+        f"transformers ({precision}, prompt lookup)": GeneratorSettings(
+            engine="transformers", model=model, device="cpu"
+        ),
+        f"transformers ({precision}, no lookup)": GeneratorSettings(
+            engine="transformers", model=model, device="cpu", prompt_lookup_tokens=0
         ),
         "openai -> llama_cpp.server (loopback)": GeneratorSettings(
-            engine="openai", model=MODEL, base_url="set when the server starts"
+            engine="openai", model=model, base_url="set when the server starts"
         ),
     }
     rows, results = [], {}
@@ -99,7 +106,7 @@ def main() -> None:
                 ratios[f"{name} TTFT / llama_cpp TTFT"] = ttft / base[0]
                 ratios[f"llama_cpp tok/s / {name} tok/s"] = base[1] / rate
     print_result(
-        f"Generators, SmolLM2-135M-Instruct Q4_1, prompt = 1 claim + 5 abstracts, "
+        f"Generators, {model}, prompt = 1 claim + 5 abstracts, "
         f"{args.max_tokens} new tokens, median of {args.runs}",
         rows,
         ratios,
