@@ -14,6 +14,7 @@ eds approx dept est inc ltd co corp bros vs etc al cf ca jan feb mar apr jun jul
 oct nov dec
 """
 _ABBREVIATIONS = frozenset(_ABBREVIATION_TEXT.split())
+_CLOSING = frozenset({"a.m", "p.m", "etc"})
 _LAST_WORD = re.compile(r"([^\s(\[\"']+)$")
 # a candidate end: . ! ? (repeated), then space or the end of the text
 _END = re.compile(r"[.!?]+(?=\s|$)")
@@ -41,11 +42,21 @@ def is_abbreviation(text_before_stop: str) -> bool:
     return word.lower() in _ABBREVIATIONS
 
 
+def _ends_here(before: str, text: str, stop: re.Match[str]) -> bool:
+    """ "at 4 p.m. Members may..." ends a sentence: a.m., p.m. and etc. mostly close one, so
+    before a capital letter they do (the merged sentence hid an answer behind its neighbour)."""
+    last = _LAST_WORD.search(before)
+    following = text[stop.end() :].lstrip()[:1]
+    return bool(last) and last.group(1).lower() in _CLOSING and following.isupper()
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) character spans of the sentences of prose, whitespace trimmed."""
     spans, start = [], 0
     for match in _END.finditer(text):
-        if match.group(0) == "." and is_abbreviation(text[start : match.start()]):
+        before = text[start : match.start()]
+        closes = _ends_here(before, text, match)
+        if match.group(0) == "." and is_abbreviation(before) and not closes:
             continue
         spans.append((start, match.end()))
         start = match.end()

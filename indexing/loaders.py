@@ -26,6 +26,7 @@ MAX_DOCX_UNCOMPRESSED_BYTES = 256 * 2**20
 _MAX_DOCX_RATIO = 200
 _CHAOS_TOLERANCE = 0.15
 _BLANK_RUNS = re.compile(r"\n\s*\n+")
+_MD_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _MD_HEADING = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -76,6 +77,7 @@ def load_text(path: Path) -> list[Document]:
     text = decode_text(_read_text_bytes(path))
     title = path.stem
     if path.suffix.lower() == ".md":
+        text = _MD_COMMENT.sub("", text)  # rendered markdown never shows them
         heading = _MD_HEADING.search(text)
         if heading:
             title = heading.group(1)
@@ -109,12 +111,26 @@ _CODE_LINE = re.compile(f"{_CODE_MARK}(\\d+){_CODE_MARK}")
 _HTML_NOISE = ["script", "style", "noscript", "template", "nav", "header", "footer", "form"]
 
 
+_HIDDEN_STYLE = re.compile(r"(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.IGNORECASE)
+
+
+def _hidden_from_readers(tag) -> bool:
+    """Elements a page hides (the `hidden` attribute, display:none, visibility:hidden): text
+    planted there for models, such as injected instructions, never reaches the index."""
+    return tag.has_attr("hidden") or bool(_HIDDEN_STYLE.search(tag.get("style", "")))
+
+
 def load_html(path: Path) -> list[Document]:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Comment
 
     soup = BeautifulSoup(decode_text(_read_text_bytes(path)), "lxml")
     for tag in soup(_HTML_NOISE):
         tag.decompose()
+    for tag in soup.find_all(_hidden_from_readers):  # what a browser never shows the reader
+        if not tag.decomposed:  # an element inside one already removed
+            tag.decompose()
+    for comment in soup.find_all(string=lambda text: isinstance(text, Comment)):
+        comment.extract()
     for anchor in soup.select("a.headerlink"):  # Sphinx's pilcrow links
         anchor.decompose()
     # documentation generators put the page body in <main> or role=main; the rest is navigation

@@ -23,6 +23,11 @@ def test_abbreviations_and_initials_end_no_sentence() -> None:
         "Dr. Smith of St. Louis agreed.",
         "J. R. R. Tolkien wrote it.",
     ]
+    hours = "It opens at 10 a.m. and closes at 4 p.m. Members may borrow twelve books."
+    assert [hours[a:b] for a, b in sentence_spans(hours)] == [
+        "It opens at 10 a.m. and closes at 4 p.m.",
+        "Members may borrow twelve books.",
+    ]
     answer = "Osaka won the U. S. Open in 2019 [2]. She won again [1]."
     assert [answer[a:b] for a, b in split_sentences(answer)] == [
         "Osaka won the U. S. Open in 2019 [2].",
