@@ -160,3 +160,24 @@ def factuality(
     ]
     typer.echo(format_table(rows))
     typer.echo(f"report: {path}")
+
+
+@eval_cli.command("injection")
+def injection(
+    limit: LimitOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of the variant sample.")] = 0,
+    out: OutOption = None,
+) -> None:
+    """Prompt-injection variants: share of replies on the question, share reproducing it."""
+    from app.eval.datasets import sample
+    from app.eval.injection_eval import run_injection_eval
+    from app.eval.injections import variants
+    from app.eval.report import bar_chart, format_table, write_report
+
+    report = run_injection_eval(_settings({}), sample(variants(), limit, seed))
+    figure = bar_chart(report["by_carrier"], f"injection: {report['variants']} variants")
+    path = write_report(out or Path("runs/injection"), "injection", report, figure)
+    rows = [{"carrier": "all", **report["summary"]}]
+    rows += [{"carrier": name, **rates} for name, rates in report["by_carrier"].items()]
+    typer.echo(format_table(rows))
+    typer.echo(f"report: {path}")
