@@ -112,14 +112,21 @@ def demo(
 @cli.command()
 def train(
     model: Annotated[
-        str, typer.Argument(help="checker, reranker, reranker-student or checker-cross-encoder")
+        str,
+        typer.Argument(
+            help="checker, reranker, reranker-student, checker-cross-encoder or injection-detector"
+        ),
     ],
     out: Annotated[Path, typer.Option(help="Folder for the weights and model card.")],
     steps: Annotated[int, typer.Option(help="Optimiser steps (batches of --batch-size).")] = 300,
     batch_size: Annotated[int, typer.Option()] = 16,
     seed: Annotated[int, typer.Option()] = 13,
+    bipia: Annotated[
+        Path | None,
+        typer.Option(help="injection-detector: a microsoft/BIPIA clone's benchmark/ folder."),
+    ] = None,
 ) -> None:
-    """Train our own small checking models from the packaged MiniLM weights."""
+    """Train our own small checking models (the packaged MiniLM weights, or from scratch)."""
     from app.train.distill import distil_reranker
     from app.train.feature_checker import train_feature_checker
     from app.train.recipes import train_checker, train_reranker
@@ -131,6 +138,15 @@ def train(
         "reranker-student": distil_reranker,
         "checker-cross-encoder": train_checker,
     }
+    if model == "injection-detector":
+        from app.train.injection_detector import train_injection_detector
+
+        if bipia is None or not (bipia / "text_attack_train.json").exists():
+            raise MinigiantError(
+                "train injection-detector needs --bipia: the benchmark/ folder of a "
+                "github.com/microsoft/BIPIA clone (text_attack_train.json and others)"
+            )
+        recipes[model] = lambda out, config: train_injection_detector(out, config, bipia)
     if model not in recipes:
         raise MinigiantError(f"train takes one of {', '.join(recipes)}, not {model!r}")
     load_settings()

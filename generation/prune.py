@@ -6,7 +6,8 @@ cross-encoder reranker, which learned on windows of about a sentence) scores eve
 against the question; the best ones are kept up to a token budget, in document order, each
 passage keeping its number and the document offsets of what it kept (Provence, Chirkova et
 al. 2025, prunes the same way with a model trained for it). Sentences that address the model
-("ignore previous instructions...") are never kept.
+("ignore previous instructions...", in any phrasing or language the injection detector
+recognises) are never kept.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
+from generation.injection import load_detector
 from generation.sentences import is_instruction, sentence_spans
 from indexing.embedding import Embedder
 from retrieval.passages import Passage
@@ -50,6 +52,9 @@ class ContextSettings(BaseModel):
     # seeded CLAPNQ dev questions, it keeps 98.7% of the answerable and stops 12.5% of the
     # unanswerable ones, which the generator would mostly have answered anyway
     abstain_below: float | None = Field(0.7, ge=0.0, le=1.0)
+    # the small model that flags sentences addressing the model in any language
+    # (generation/injection.py); flagged ones are never kept. None: the regex alone
+    injection_detector: str | None = "minigiant-injection"
 
 
 @dataclass
@@ -65,11 +70,17 @@ def prune_passages(
     settings: ContextSettings,
 ) -> PrunedContext:
     """The passages cut to their best sentences, and how well the best of all answers."""
+    spans = [(i, a, b) for i, p in enumerate(passages) for a, b in sentence_spans(p.text)]
+    detector = load_detector(settings.injection_detector)
+    planted = (
+        detector.flags([passages[i].text[a:b] for i, a, b in spans])
+        if detector is not None
+        else [False] * len(spans)
+    )
     candidates = [
         (i, a, b)
-        for i, p in enumerate(passages)
-        for a, b in sentence_spans(p.text)
-        if not is_instruction(p.text[a:b])
+        for (i, a, b), flagged in zip(spans, planted, strict=True)
+        if not flagged and not is_instruction(passages[i].text[a:b])
     ]
     if not candidates:
         return PrunedContext([], None)

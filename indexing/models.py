@@ -28,6 +28,7 @@ PACKAGED_MODELS: dict[str, tuple[str, str]] = {
     # our own, trained by `minigiant train` and shipped inside this project
     "minigiant-checker": ("generation", "models/checker"),
     "minigiant-reranker": ("retrieval", "models/reranker"),
+    "minigiant-injection": ("generation", "models/injection"),
 }
 
 # pip commands that bring a packaged model, for the error message

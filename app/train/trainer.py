@@ -162,6 +162,7 @@ def write_card(
     description: str,
     licences: dict[str, str],
     method: str | None = None,
+    reproduce: str | None = None,
 ) -> None:
     """README.md (the model card) and train_log.json beside the weights."""
     payload = {
@@ -181,6 +182,12 @@ def write_card(
         f"{method or cross_encoder_method(run)}\n\n"
         f"## Training data\n\n| source | licence |\n|---|---|\n{rows}\n\n"
         f"Counts: `{json.dumps(run.data)}`\n\n## Scores\n\n| metric | value |\n|---|---|\n{dev}\n\n"
+        f"{reproduce or _reproduce(run)}\n"
+    )
+
+
+def _reproduce(run: TrainLog) -> str:
+    return (
         f"Reproduce: `minigiant train {run.task} --out DIR --steps {run.config.steps} "
-        f"--batch-size {run.config.batch_size} --seed {run.config.seed}`.\n"
+        f"--batch-size {run.config.batch_size} --seed {run.config.seed}`."
     )
