@@ -51,6 +51,7 @@ class Answer:
     escalated: str | None = None  # why the large generator answered instead of the small one
     usage: dict[str, int] = field(default_factory=dict)  # prompt/completion tokens, summed
     retrieved: int = 0  # passages retrieval found; pruning may leave the generator fewer
+    doubt: float | None = None  # the generator's probability of opening with the abstention
 
 
 @dataclass
@@ -65,6 +66,7 @@ class _Run:
     escalated: str | None = None
     verdicts: dict[str, list[SentenceVerdict]] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
+    doubt: float | None = None
 
 
 class AnswerStream:
@@ -213,6 +215,7 @@ class QA:
                 escalated=run.escalated,
                 usage=run.usage,
                 retrieved=retrieved,
+                doubt=run.doubt,
             )
 
         return AnswerStream(pieces(), finish)
@@ -261,11 +264,18 @@ class QA:
     def _generate(
         self, generator: Generator, settings: GeneratorSettings, run: _Run, temperature: float
     ) -> Iterator[str]:
-        """Stream one generator's answer through the citation checks."""
+        """Stream one generator's answer through the citation checks, or the abstention when
+        the generator's own doubt reaches its `abstain_above`."""
         begun = time.perf_counter()
+        messages = build_messages(run.question, run.passages)
+        if settings.abstain_above is not None:
+            run.doubt = generator.opening_probability(messages, ABSTAIN)
+            run.timings["doubt"] = time.perf_counter() - begun
+            if run.doubt is not None and run.doubt >= settings.abstain_above:
+                yield ABSTAIN
+                return
         citations = CitationFilter(len(run.passages))
         attributor = SentenceAttributor([p.read_text for p in run.passages])
-        messages = build_messages(run.question, run.passages)
         usage: dict[str, int] = {}
         for piece in generator.stream(messages, settings.max_tokens, temperature, usage):
             out = attributor.feed(citations.feed(piece))

@@ -9,7 +9,7 @@ from app import QA, Settings
 from generation.engines import GeneratorSettings, make_generator
 from generation.engines.local_server import free_port, llama_server
 from generation.engines.lookup_decoding import draft
-from generation.prompt import build_messages
+from generation.prompt import ABSTAIN, build_messages
 from indexing.errors import MinigiantError
 from indexing.models import resolve_model
 from retrieval.passages import Passage
@@ -94,3 +94,23 @@ def test_lookup_decoding_and_the_reused_cache_change_no_answer() -> None:
         assert drafted == "".join(plain.stream(messages, 40, 0.0)), name
         assert usage["prompt_tokens"] > 100 and 0 < usage["completion_tokens"] <= 40
     assert lookup._cached_ids  # the second question started from the first one's cache
+
+
+@pytest.mark.slow
+def test_the_doubt_probe_leaves_the_answer_unchanged_and_can_abstain(built_index: Path) -> None:
+    """The probe reads the prompt into the cache the answer then starts from; at a threshold
+    below any probability every question gets the abstention without generating."""
+    settings = GeneratorSettings(engine="transformers", model=GGUF, device="cpu", dtype="float32")
+    probed = make_generator(settings.model_copy(update={"prompt_lookup_tokens": 0}))
+    plain = make_generator(settings.model_copy(update={"prompt_lookup_tokens": 0}))
+    title, text, question = FACTS["notes.txt"]
+    messages = build_messages(question, [passage(text, title)])
+    doubt = probed.opening_probability(messages, ABSTAIN)
+    assert 0.0 < doubt < 1.0
+    assert probed._cached_ids  # the prompt is in the cache
+    assert "".join(probed.stream(messages, 30, 0.0)) == "".join(plain.stream(messages, 30, 0.0))
+
+    always = settings.model_copy(update={"abstain_above": 1e-12})
+    answer = QA.open(built_index, Settings(generator=always)).ask(question)
+    assert answer.abstained and answer.text == ABSTAIN
+    assert answer.doubt is not None and answer.doubt >= 1e-12

@@ -84,6 +84,7 @@ class QAEval:
             "escalated": answer.escalated,
             "answerable": item.answerable,
             "prompt_tokens": answer.usage.get("prompt_tokens"),
+            "doubt": answer.doubt,
             "stages": {
                 k: v for k, v in answer.timings.items() if k not in ("total", "first_token")
             },

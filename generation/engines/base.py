@@ -40,6 +40,11 @@ class GeneratorSettings(BaseModel):
     # transformers: draft this many tokens by matching the answer's tail against the prompt
     # (prompt-lookup decoding, Saxena 2023: answers copy spans of the passages); 0: off
     prompt_lookup_tokens: int = Field(10, ge=0, le=64)
+    # transformers: reply "I don't know." without generating when the model gives opening its
+    # reply that way at least this probability, not only when it is the likeliest opening
+    # (None: only then). A model unsure whether the sources answer spreads its first token
+    # between abstaining and answering; see the README for how 0.2 was chosen.
+    abstain_above: float | None = Field(0.2, gt=0.0, le=1.0)
 
 
 class Generator(Protocol):
@@ -58,3 +63,9 @@ class Generator(Protocol):
         temperature: float,
         usage: dict[str, int] | None = None,
     ) -> Iterator[str]: ...
+
+    def opening_probability(self, messages: Messages, opening: str) -> float | None:
+        """The model's probability that its reply starts with `opening`'s first token; None
+        where the engine cannot tell. Costs one read of the prompt, which the answer that
+        follows reuses."""
+        ...

@@ -33,6 +33,11 @@ class LlamaCppGenerator:
         # one llama.cpp context answers one request at a time
         self._lock = _locks.setdefault(id(self.llm), threading.Lock())
 
+    def opening_probability(self, messages: Messages, opening: str) -> None:
+        """llama-cpp-python exposes probabilities only when every position's logits are kept,
+        which would slow every prompt down."""
+        return None
+
     def stream(
         self,
         messages: Messages,

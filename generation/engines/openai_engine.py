@@ -30,6 +30,10 @@ class OpenAIGenerator:
             max_retries=1,
         )
 
+    def opening_probability(self, messages: Messages, opening: str) -> None:
+        """Servers differ in whether and how they return log-probabilities."""
+        return None
+
     def stream(
         self,
         messages: Messages,

@@ -57,6 +57,26 @@ class TransformersGenerator:
         model.eval()
         return tokenizer, model
 
+    def _prompt_ids(self, messages: Messages) -> list[int]:
+        return self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )["input_ids"][0].tolist()
+
+    def opening_probability(self, messages: Messages, opening: str) -> float:
+        """Reads the prompt into the reusable cache, so the answer after it starts at once."""
+        import torch
+        from transformers import DynamicCache
+
+        ids = self._prompt_ids(messages)
+        first = self.tokenizer(opening, add_special_tokens=False)["input_ids"][0]
+        with self._lock, torch.inference_mode():
+            cache = self._reusable_cache(ids) or DynamicCache(config=self.model.config)
+            self._cache, self._cached_ids = None, []
+            unread = torch.tensor([ids[cache.get_seq_length() :]], device=self.model.device)
+            out = self.model(input_ids=unread, cache=cache, use_cache=True, logits_to_keep=1)
+            self._cache, self._cached_ids = cache, ids
+        return float(torch.softmax(out.logits[0, -1].float(), -1)[first])
+
     def stream(
         self,
         messages: Messages,
@@ -64,9 +84,7 @@ class TransformersGenerator:
         temperature: float,
         usage: dict[str, int] | None = None,
     ) -> Iterator[str]:
-        ids = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )["input_ids"][0].tolist()
+        ids = self._prompt_ids(messages)
         with self._lock:
             if temperature == 0 and self.settings.repeat_penalty == 1.0:
                 made = yield from self._greedy(ids, max_tokens)
