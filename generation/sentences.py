@@ -24,7 +24,9 @@ _END = re.compile(r"[.!?]+(?=\s|$)")
 INSTRUCTION = re.compile(
     r"\b(?:(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|"
     r"earlier)\s+instructions|you\s+are\s+now|(?:reply|respond|answer)\s+only|tell\s+the\s+user|"
-    r"system\s+prompt|do\s+not\s+cite)\b",
+    r"system\s+prompt|do\s+not\s+cite)\b"
+    # a chat template's control token (<|im_start|>, <|eot_id|>): no document needs one
+    r"|<\|[^<>|]{1,40}\|>",
     re.IGNORECASE,
 )
 
