@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from generation.sentences import CONTROL_TOKEN
 from retrieval.passages import Passage
 
 ABSTAIN = "I don't know."
@@ -47,15 +48,13 @@ _EXAMPLES = [
 ]
 
 _WRAPPER_TAG = re.compile(r"<(/?)(sources)\b", re.IGNORECASE)
-# <|im_start|>, <|eot_id|>, <|endoftext|>...: the special tokens of ChatML-style templates
-_CONTROL_TOKEN = re.compile(r"<\|([^<>|]{1,40})\|>")
 _ABSTAIN = re.compile(r"^\W*i\s+(don'?t|do\s+not)\s+know\b", re.IGNORECASE)
 
 
 def _as_data(text: str) -> str:
     """Neutralise tags that could close the wrapper and chat-template control tokens (which
     tokenizers read as real turn boundaries), so a document cannot escape into the prompt."""
-    text = _CONTROL_TOKEN.sub(r"<\1>", " ".join(text.split()))
+    text = CONTROL_TOKEN.sub(r"<\1>", " ".join(text.split()))
     return _WRAPPER_TAG.sub(lambda m: f"&lt;{m.group(1)}{m.group(2)}", text)
 
 

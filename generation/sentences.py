@@ -19,14 +19,18 @@ _LAST_WORD = re.compile(r"([^\s(\[\"']+)$")
 # a candidate end: . ! ? (repeated), then space or the end of the text
 _END = re.compile(r"[.!?]+(?=\s|$)")
 
+# <|im_start|>, <|eot_id|>, <|endoftext|>...: the special tokens of ChatML-style templates,
+# which tokenizers read as real turn boundaries wherever they appear
+CONTROL_TOKEN = re.compile(r"<\|([^<>|]{1,40})\|>")
+
 # sentences that address the model instead of stating facts: a prompt-injection attempt
 # inside a document must not reach the prompt, nor count as evidence for what it demands
 INSTRUCTION = re.compile(
     r"\b(?:(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|"
     r"earlier)\s+instructions|you\s+are\s+now|(?:reply|respond|answer)\s+only|tell\s+the\s+user|"
     r"system\s+prompt|do\s+not\s+cite)\b"
-    # a chat template's control token (<|im_start|>, <|eot_id|>): no document needs one
-    r"|<\|[^<>|]{1,40}\|>",
+    # a chat template's control token: no document needs one
+    f"|{CONTROL_TOKEN.pattern}",
     re.IGNORECASE,
 )
 
@@ -57,8 +61,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for match in _END.finditer(text):
         before = text[start : match.start()]
-        closes = _ends_here(before, text, match)
-        if match.group(0) == "." and is_abbreviation(before) and not closes:
+        if (
+            match.group(0) == "."
+            and is_abbreviation(before)
+            and not _ends_here(before, text, match)
+        ):
             continue
         spans.append((start, match.end()))
         start = match.end()
