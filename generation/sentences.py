@@ -16,8 +16,9 @@ oct nov dec
 _ABBREVIATIONS = frozenset(_ABBREVIATION_TEXT.split())
 _CLOSING = frozenset({"a.m", "p.m", "etc"})
 _LAST_WORD = re.compile(r"([^\s(\[\"']+)$")
-# a candidate end: . ! ? (repeated), then space or the end of the text
-_END = re.compile(r"[.!?]+(?=\s|$)")
+# a candidate end: . ! ? (repeated), then space or the end of the text; Chinese and Japanese
+# full stops end a sentence with no space after them
+_END = re.compile(r"[.!?]+(?=\s|$)|[。！？]+")  # noqa: RUF001
 
 # <|im_start|>, <|eot_id|>, <|endoftext|>...: the special tokens of ChatML-style templates,
 # which tokenizers read as real turn boundaries wherever they appear
@@ -30,7 +31,17 @@ INSTRUCTION = re.compile(
     r"earlier)\s+instructions|you\s+are\s+now|(?:reply|respond|answer)\s+only|tell\s+the\s+user|"
     r"system\s+prompt|do\s+not\s+cite)\b"
     # a chat template's control token: no document needs one
-    f"|{CONTROL_TOKEN.pattern}",
+    f"|{CONTROL_TOKEN.pattern}"
+    # a line that speaks as the assistant: a scripted reply the model would copy as its own
+    r"|(?:^|\n)\s*assistant\s*:"
+    # "ignore the previous instructions" as attackers write it in other languages: the learned
+    # detector (injection.py) reads Latin scripts well but misses most of these in Chinese
+    r"|(?:ignorier\w*|vergiss|vergessen\s+sie)\s+(?:\w+\s+){0,3}anweisungen"
+    r"|(?:ignore[zr]?|oublie[zr]?)\s+(?:\w+\s+){0,3}instructions\s+(?:pr[ée]c[ée]dentes|ant[ée]rieures)"
+    r"|(?:ignor|olvid|esque[cç])\w*\s+(?:\w+\s+){0,3}instru(?:cciones|[cç][õo]es)\s+anteriores"
+    r"|(?:ignora|dimentica)\w*\s+(?:\w+\s+){0,3}istruzioni\s+precedenti"
+    r"|(?:игнориру|забуд)\w*\s+(?:\w+\s+){0,3}инструкци"
+    r"|(?:忽略|无视|忘记|忘掉)[^。！？]{0,10}(?:指令|指示)|(?:指示|命令)を(?:すべて)?無視",  # noqa: RUF001
     re.IGNORECASE,
 )
 
