@@ -32,10 +32,17 @@ def draft(sequence: Sequence[int], prompt_length: int, tokens: int) -> list[int]
 
 
 def greedy_with_lookup(
-    model, prompt: list[int], cache, max_new_tokens: int, stop: set[int], lookup: int
+    model,
+    prompt: list[int],
+    cache,
+    max_new_tokens: int,
+    stop: set[int],
+    lookup: int,
+    first: int | None = None,
 ) -> Iterator[int]:
     """Yield the new tokens one by one. `cache` may already hold a prefix of `prompt` (at
-    least one prompt token must be left out of it); it is extended in place."""
+    least one prompt token must be left out of it), or all of it when `first`, the greedy
+    token after the prompt, is known already; it is extended in place."""
     import torch
 
     def forward(tokens: list[int], keep: int) -> list[int]:
@@ -47,7 +54,7 @@ def greedy_with_lookup(
 
     with torch.inference_mode():
         sequence = list(prompt)
-        new = forward(sequence[cache.get_seq_length() :], 1)
+        new = [first] if first is not None else forward(sequence[cache.get_seq_length() :], 1)
         made = 0
         while True:
             for token in new:

@@ -38,6 +38,7 @@ class TransformersGenerator:
         self._lock = threading.Lock()
         self._cache = None  # key/value cache of the last greedy prompt (and its answer)
         self._cached_ids: list[int] = []
+        self._next: int | None = None  # the greedy token after _cached_ids, when known
         self._stop = _stop_tokens(self.tokenizer, self.model)
 
     def _load(self, path: str, gguf: str | None):
@@ -74,8 +75,10 @@ class TransformersGenerator:
             self._cache, self._cached_ids = None, []
             unread = torch.tensor([ids[cache.get_seq_length() :]], device=self.model.device)
             out = self.model(input_ids=unread, cache=cache, use_cache=True, logits_to_keep=1)
-            self._cache, self._cached_ids = cache, ids
-        return float(torch.softmax(out.logits[0, -1].float(), -1)[first])
+            logits = out.logits[0, -1].float()
+            # the answer that follows starts from this token without reading the prompt again
+            self._cache, self._cached_ids, self._next = cache, ids, int(logits.argmax())
+        return float(torch.softmax(logits, -1)[first])
 
     def stream(
         self,
@@ -98,12 +101,15 @@ class TransformersGenerator:
         """Our prompt-lookup loop (lookup_decoding.py), starting from the reusable cache."""
         from transformers import DynamicCache
 
-        cache = self._reusable_cache(ids) or DynamicCache(config=self.model.config)
-        self._cache, self._cached_ids = None, []  # until this answer is through
+        first = self._next if self._cached_ids == ids else None
+        cache = self._cache if first is not None else self._reusable_cache(ids)
+        cache = cache or DynamicCache(config=self.model.config)
+        self._cache, self._cached_ids, self._next = None, [], None  # until this answer is through
         tokens = list(ids)
         text = ""
+        lookup = self.settings.prompt_lookup_tokens
         for token in greedy_with_lookup(
-            self.model, ids, cache, max_tokens, self._stop, self.settings.prompt_lookup_tokens
+            self.model, ids, cache, max_tokens, self._stop, lookup, first
         ):
             tokens.append(token)
             decoded = self.tokenizer.decode(tokens[len(ids) :], skip_special_tokens=True)
