@@ -114,7 +114,8 @@ def train(
     model: Annotated[
         str,
         typer.Argument(
-            help="checker, reranker, reranker-student, checker-cross-encoder or injection-detector"
+            help="checker, reranker, reranker-student, checker-cross-encoder, "
+            "injection-detector or answerability"
         ),
     ],
     out: Annotated[Path, typer.Option(help="Folder for the weights and model card.")],
@@ -147,6 +148,10 @@ def train(
                 "github.com/microsoft/BIPIA clone (text_attack_train.json and others)"
             )
         recipes[model] = lambda out, config: train_injection_detector(out, config, bipia)
+    if model == "answerability":
+        from app.train.answerability import train_answerability
+
+        recipes[model] = lambda out, config: train_answerability(out, config, load_settings())
     if model not in recipes:
         raise MinigiantError(f"train takes one of {', '.join(recipes)}, not {model!r}")
     load_settings()

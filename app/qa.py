@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.settings import Settings
+from generation.answerability import AnswerabilityGate, load_gate
 from generation.attribution import SentenceAttributor
 from generation.check import FactChecker, SentenceVerdict
 from generation.citations import CitationFilter, cited_numbers
@@ -63,10 +64,18 @@ class _Run:
     timings: dict[str, float]
     model: str
     unanswered: bool = False  # no passage sentence answers it: abstain without generating
+    best: float | None = None  # the pruner's best sentence score (reranker scale), if it ran
     escalated: str | None = None
     verdicts: dict[str, list[SentenceVerdict]] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
     doubt: float | None = None
+
+
+def _doubtful(run: _Run, abstain_above: float | None, gate: AnswerabilityGate | None) -> bool:
+    assert run.doubt is not None
+    if abstain_above is not None and run.doubt >= abstain_above:
+        return True
+    return gate is not None and run.best is not None and not gate.answers(run.best, run.doubt)
 
 
 class AnswerStream:
@@ -104,7 +113,7 @@ class QA:
         self._generator: Generator | None = None
         self._large_generator: Generator | None = None
         self.checker = FactChecker(settings.checker) if settings.checker.model else None
-        self._sentence_scorer = sentence_scorer(reranker, self.embedder)
+        self.sentence_scorer = sentence_scorer(reranker, self.embedder)
 
     @classmethod
     def open(cls, index: str | Path | None = None, settings: Settings | None = None) -> QA:
@@ -186,9 +195,9 @@ class QA:
         retriever = self.retriever  # one version for the whole question, even across reload()
         passages = retriever.retrieve(question, top_n=top_n, rerank=rerank, timings=timings)
         retrieved = len(passages)
-        passages, unanswered = self._pruned(question, passages, timings)
+        passages, best, unanswered = self._pruned(question, passages, timings)
         passages = fit_to_context(passages, gen.context_tokens - gen.max_tokens)
-        run = _Run(question, passages, timings, model=gen.model, unanswered=unanswered)
+        run = _Run(question, passages, timings, gen.model, unanswered=unanswered, best=best)
 
         def pieces() -> Iterator[str]:
             for i, piece in enumerate(self._answer_pieces(run, temperature)):
@@ -222,18 +231,21 @@ class QA:
 
     def _pruned(
         self, question: str, passages: list[Passage], timings: dict[str, float]
-    ) -> tuple[list[Passage], bool]:
-        """The context the generator reads, and whether no sentence in it answers well enough
-        to ask the generator at all (on the reranker's scale, so only with a reranker)."""
+    ) -> tuple[list[Passage], float | None, bool]:
+        """The context the generator reads, its best sentence's score on the reranker's scale
+        (None without pruning or a reranker), and whether that is too low to ask the generator
+        at all."""
         context = self.settings.context
         if not context.prune or not passages:
-            return passages, False
+            return passages, None, False
         begun = time.perf_counter()
-        pruned = prune_passages(question, passages, self._sentence_scorer, context)
+        pruned = prune_passages(question, passages, self.sentence_scorer, context)
         timings["prune"] = time.perf_counter() - begun
-        gate = context.abstain_below if self.retriever.reranker is not None else None
-        unanswered = gate is not None and (pruned.best_score or 0.0) < gate
-        return pruned.passages, unanswered
+        if self.retriever.reranker is None:
+            return pruned.passages, None, False
+        best = pruned.best_score or 0.0
+        floor = context.abstain_below
+        return pruned.passages, best, floor is not None and best < floor
 
     def _answer_pieces(self, run: _Run, temperature: float) -> Iterator[str]:
         """The answer text; with a large generator configured, the small one answers first and
@@ -265,13 +277,14 @@ class QA:
         self, generator: Generator, settings: GeneratorSettings, run: _Run, temperature: float
     ) -> Iterator[str]:
         """Stream one generator's answer through the citation checks, or the abstention when
-        the generator's own doubt reaches its `abstain_above`."""
+        its own doubt says the sources do not answer (`abstain_above`, `answerability`)."""
         begun = time.perf_counter()
         messages = build_messages(run.question, run.passages)
-        if settings.abstain_above is not None:
+        gate = self._gate(settings)
+        if settings.abstain_above is not None or gate is not None:
             run.doubt = generator.opening_probability(messages, ABSTAIN)
             run.timings["doubt"] = time.perf_counter() - begun
-            if run.doubt is not None and run.doubt >= settings.abstain_above:
+            if run.doubt is not None and _doubtful(run, settings.abstain_above, gate):
                 yield ABSTAIN
                 return
         citations = CitationFilter(len(run.passages))
@@ -287,6 +300,18 @@ class QA:
         if tail:
             yield tail
         run.timings["generate"] = run.timings.get("generate", 0.0) + time.perf_counter() - begun
+
+    def _gate(self, settings: GeneratorSettings) -> AnswerabilityGate | None:
+        """The answerability gate, where it was fitted for this generator and reranker."""
+        gate = load_gate(settings.answerability)
+        reranker = self.retriever.reranker
+        fitted = (
+            gate is not None
+            and gate.fits(settings.model)
+            and reranker is not None
+            and reranker.name == gate.reranker
+        )
+        return gate if fitted else None
 
     def _escalation_reason(self, run: _Run, text: str) -> str | None:
         if is_abstention(text) or not text:

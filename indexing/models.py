@@ -29,6 +29,7 @@ PACKAGED_MODELS: dict[str, tuple[str, str]] = {
     "minigiant-checker": ("generation", "models/checker"),
     "minigiant-reranker": ("retrieval", "models/reranker"),
     "minigiant-injection": ("generation", "models/injection"),
+    "minigiant-answerability": ("generation", "models/answerability"),
 }
 
 # pip commands that bring a packaged model, for the error message

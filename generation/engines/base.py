@@ -46,6 +46,10 @@ class GeneratorSettings(BaseModel):
     # the eval sample, under an earlier prompt) the eval sample's unanswerable questions got
     # 4 points more abstentions and the answerable ones 4 points fewer answers (README)
     abstain_above: float | None = Field(None, gt=0.0, le=1.0)
+    # transformers: the gate that weighs that doubt with the pruner's best sentence score
+    # (generation/answerability.py); applies only to the generator and reranker it was fitted
+    # for. The shipped one is fitted for the default Qwen2.5-Coder-1.5B. None: off
+    answerability: str | None = "minigiant-answerability"
 
 
 class Generator(Protocol):

@@ -1,0 +1,44 @@
+"""The answerability gate: the shipped one, its fit rules, and what it does to an answer."""
+
+from pathlib import Path
+
+import pytest
+
+from app import QA
+from generation.answerability import AnswerabilityGate, load_gate
+from generation.engines import GeneratorSettings
+from generation.prompt import ABSTAIN
+from tests.conftest import FACTS
+
+
+def test_the_shipped_gate_trusts_a_sure_generator_over_a_doubtful_one() -> None:
+    gate = load_gate("minigiant-answerability")
+    assert gate is not None
+    assert gate.fits(GeneratorSettings().model) and gate.reranker == "minigiant-reranker"
+    assert gate.answers(best=0.95, doubt=0.01)
+    assert not gate.answers(best=0.75, doubt=0.9)
+    # more doubt never makes an answer likelier, a better sentence never less likely
+    assert gate.probability(0.9, 0.1) > gate.probability(0.9, 0.5) > gate.probability(0.9, 0.9)
+    assert gate.probability(0.95, 0.3) > gate.probability(0.8, 0.3)
+
+
+def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(tmp_path: Path) -> None:
+    gate = AnswerabilityGate("models/qwen.gguf", "minigiant-reranker", -1.0, -0.5, 3.0, 0.4)
+    gate.save(tmp_path / "gate")
+    loaded = load_gate(str(tmp_path / "gate"))
+    assert loaded == gate
+    assert loaded.fits("/elsewhere/qwen.gguf") and not loaded.fits("SmolLM2.gguf")
+    assert load_gate(None) is None and load_gate("") is None
+
+
+@pytest.mark.slow
+def test_the_default_generator_abstains_when_only_a_related_passage_exists(
+    built_index: Path, default_generator: None
+) -> None:
+    qa = QA.open(built_index)
+    qa.warm_up()
+    unanswered = qa.ask("In which year did the Kestrel Ridge observatory close for good?")
+    assert unanswered.abstained and unanswered.text == ABSTAIN, unanswered.text
+    assert unanswered.doubt is not None
+    answered = qa.ask(FACTS["report.pdf"][2])
+    assert "212 metres" in answered.text and not answered.abstained, answered.text
