@@ -55,10 +55,16 @@ def kernels_info(settings: Settings) -> str:
     gen = settings.generator
     engine = resolved_engine(gen)
     precision = best_precision(device, gen.dtype) if engine == "transformers" else "GGUF weights"
+    emb = settings.embedder
+    checker = settings.checker
     lines = [
         f"device:    {device} (bf16 CPU flags: {', '.join(flags)})",
         f"generator: {gen.model} via {engine} ({precision})",
+        f"embedder:  {emb.model} ({best_precision(emb.device or best_device(), emb.dtype)})",
     ]
+    if checker.model:
+        checker_precision = best_precision(checker.device or best_device(), checker.dtype)
+        lines.append(f"checker:   {checker.model} (embeddings in {checker_precision})")
     if settings.large_generator is not None:
         large = settings.large_generator
         lines.append(f"large:     {large.model} via {resolved_engine(large)}")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from generation.citations import cited_numbers
 from generation.sentences import is_abbreviation, is_instruction, sentence_spans
 from indexing.embedding import Embedder, best_device
+from indexing.kernels import Precision
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
 from retrieval.windows import best_window_scores, half_windows
@@ -39,6 +40,8 @@ class CheckerSettings(BaseModel):
     window_words: int = Field(100, ge=16)
     batch_size: int = Field(16, ge=1)  # small batches: less padding of short sentences
     device: str | None = None
+    # the feature model's sentence embeddings (indexing/kernels.py decides on auto)
+    dtype: Precision = "auto"
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,9 @@ class CrossEncoderScorer:
     def __init__(self, path: str, settings: CheckerSettings, device: str, setting: str):
         self.settings = settings
         self.model = load_once(
-            ("cross-encoder", path, device),
+            ("cross-encoder", path, device, settings.dtype),
             setting,
-            lambda: load_cross_encoder(path, device, 256, setting),
+            lambda: load_cross_encoder(path, device, 256, setting, precision=settings.dtype),
         )
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
@@ -131,7 +134,12 @@ class FactChecker:
         if _feature_model(path):
             from generation.check_features import FeatureScorer
 
-            embedder = Embedder("all-MiniLM-L6-v2", device=device, batch_size=settings.batch_size)
+            embedder = Embedder(
+                "all-MiniLM-L6-v2",
+                device=device,
+                batch_size=settings.batch_size,
+                dtype=settings.dtype,
+            )
             self._scorer = FeatureScorer(Path(path), embedder)
         else:
             self._scorer = CrossEncoderScorer(path, settings, device, setting)

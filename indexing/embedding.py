@@ -1,4 +1,5 @@
-"""Sentence embeddings for passages and queries, on the GPU in fp16 when there is one."""
+"""Sentence embeddings for passages and queries, in the number format the machine runs best
+(indexing/kernels.py: fp16 on CUDA, bf16 on CPUs with AMX or AVX-512-BF16, else fp32)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
+from indexing.kernels import Precision, best_precision, torch_dtype
 from indexing.models import load_once, resolve_model
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,9 @@ class EmbedderSettings(BaseModel):
     batch_size: int = Field(64, ge=1)
     query_prefix: str = ""
     passage_prefix: str = ""
+    # auto: indexing/kernels.py decides from the hardware. bf16 vectors keep cosine >= 0.998
+    # to fp32 ones, so an index built in one format answers queries embedded in the other
+    dtype: Precision = "auto"
 
 
 class Embedder:
@@ -47,6 +52,7 @@ class Embedder:
         batch_size: int = 64,
         query_prefix: str = "",
         passage_prefix: str = "",
+        dtype: Precision = "auto",
         setting: str = "embedder.model",
     ):
         """Prefer `Embedder.from_settings`; keyword arguments serve scripts and tests."""
@@ -55,8 +61,11 @@ class Embedder:
         self.batch_size = batch_size
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
+        self.precision = best_precision(self.device, dtype)
         path = resolve_model(model, setting)
-        self.model = load_once(("embedder", path, self.device), setting, lambda: self._load(path))
+        self.model = load_once(
+            ("embedder", path, self.device, self.precision), setting, lambda: self._load(path)
+        )
 
     @classmethod
     def from_settings(cls, settings: EmbedderSettings) -> Embedder:
@@ -65,10 +74,8 @@ class Embedder:
     def _load(self, path: str):
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(path, device=self.device)
-        if self.device.startswith("cuda"):
-            model.half()
-        return model
+        dtype = torch_dtype(self.precision)
+        return SentenceTransformer(path, device=self.device, model_kwargs={"dtype": dtype})
 
     @property
     def dimension(self) -> int:
@@ -101,4 +108,6 @@ class Embedder:
             convert_to_numpy=True,
             show_progress_bar=progress,
         )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        # normalised again in fp32: bf16's 8-bit mantissa leaves norms up to ~0.5% off one
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

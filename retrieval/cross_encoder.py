@@ -15,15 +15,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from indexing.errors import ModelNotFoundError
+from indexing.kernels import Precision, best_precision, torch_dtype
 from indexing.models import resolve_model
 
 COMPACT_MANIFEST = "minigiant.json"
 COMPACT_WEIGHTS = "tuned.safetensors"
 
 
-def load_cross_encoder(path: str, device: str, max_length: int, setting: str, int8: bool = False):
-    """`int8` (CPU only) swaps the Linear layers for dynamic int8 ones: 1.8x faster on 2 cores,
-    but it cost our trained reranker 0.05 nDCG@10 (bench/reranker_formats.py), so it is opt-in."""
+def load_cross_encoder(
+    path: str,
+    device: str,
+    max_length: int,
+    setting: str,
+    int8: bool = False,
+    precision: Precision = "auto",
+):
+    """In the number format the kernel rule picks (indexing/kernels.py) unless `precision` says
+    otherwise. `int8` (CPU only) swaps the Linear layers for dynamic int8 ones instead: 1.8x
+    faster on 2 cores, but it cost our trained reranker 0.05 nDCG@10
+    (bench/reranker_formats.py), so it is opt-in."""
+    import torch
     from sentence_transformers import CrossEncoder
 
     manifest = Path(path) / COMPACT_MANIFEST
@@ -31,14 +42,12 @@ def load_cross_encoder(path: str, device: str, max_length: int, setting: str, in
         model = CrossEncoder(path, device=device, max_length=max_length)
     else:
         model = _load_compact(manifest, device, max_length, setting)
-    if device.startswith("cuda"):
-        model.model.half()
-    elif int8 and device == "cpu":
-        import torch
-
+    if int8 and device == "cpu":
         torch.ao.quantization.quantize_dynamic(
             model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
         )
+    else:
+        model.model.to(torch_dtype(best_precision(device, precision)))
     return model
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from indexing.documents import titled
 from indexing.embedding import Embedder
+from indexing.kernels import Precision
 from indexing.reader import IndexReader
 from retrieval.dense import DenseRetriever
 from retrieval.fusion import blend_scores, reciprocal_rank_fusion
@@ -41,6 +42,7 @@ class RetrievalOptions(BaseModel):
     # 70-word window did, at about a quarter of the tokens (README)
     rerank_windows_read: int | None = Field(1, ge=1)
     rerank_int8: bool = False  # CPU only: dynamic int8 Linear layers
+    rerank_dtype: Precision = "auto"  # otherwise: indexing/kernels.py decides from the hardware
     top_n: int = Field(5, ge=1, le=100)
     # IVF lists searched per query (flat indexes ignore it): recall against speed
     nprobe: int = Field(16, ge=1, le=65536)
@@ -63,6 +65,7 @@ def load_reranker(options: RetrievalOptions, device: str | None) -> Reranker | N
         device,
         max_tokens=options.rerank_tokens,
         int8=options.rerank_int8,
+        dtype=options.rerank_dtype,
         window_words=options.rerank_window_words,
         windows_read=options.rerank_windows_read,
     )

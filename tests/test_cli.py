@@ -38,6 +38,7 @@ def test_index_ask_info(private_corpus: tuple[Path, Path]) -> None:
     assert "chunks:" in info.stdout and "flat FAISS index" in info.stdout
     assert "all-MiniLM-L6-v2" in info.stdout
     assert "generator: SmolLM2-135M-Instruct-Q4_1.gguf via llama_cpp" in info.stdout
+    assert "embedder:  all-MiniLM-L6-v2 (" in info.stdout
 
 
 def test_errors_are_one_line_not_tracebacks(tmp_path: Path) -> None:

@@ -85,6 +85,7 @@ class RetrievalEval:
             "rerank_window_words": opts.rerank_window_words,
             "rerank_windows_read": opts.rerank_windows_read,
             "rerank_int8": opts.rerank_int8,
+            "rerank_dtype": opts.rerank_dtype,
             "measures": list(IR_MEASURES),
             "systems": systems,
             "anchors_ndcg@10": SCIFACT_ANCHORS if self.dataset.name == "scifact" else {},

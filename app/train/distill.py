@@ -79,7 +79,9 @@ def distil_reranker(
         )
         for piece in windows
     ]
-    teacher_model = load_cross_encoder(path, best_device(), config.max_length, "train --teacher")
+    teacher_model = load_cross_encoder(
+        path, best_device(), config.max_length, "train --teacher", precision="float32"
+    )
     # logits, not predict()'s default sigmoid: near 0 and 1 probabilities flatten the
     # differences a ranking is made of
     labels = [

@@ -122,7 +122,10 @@ def fit_and_export(model, columns: dict[str, list], loss, config: TrainConfig, o
     model.save_pretrained(str(full))
     export_compact(full, out, config.base, config.max_length, config.layers)
     # score what ships: the compact fp16 folder, loaded the way minigiant loads it
-    return load_cross_encoder(str(out), model.device.type, config.max_length, "train --out")
+    device = model.device.type
+    return load_cross_encoder(
+        str(out), device, config.max_length, "train --out", precision="float32"
+    )
 
 
 def predict_probs(model, pairs: Sequence[Pair], batch_size: int = 64) -> list[float]:
