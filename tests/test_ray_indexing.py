@@ -65,10 +65,13 @@ def test_ray_index_matches_plain_index_and_answers(
 
     plain, distributed = by_document(built_index), by_document(root)
     assert plain.keys() == distributed.keys()
+    # bf16 rounding depends on which texts share a batch (padding), fp32's hardly at all
+    atol = 1e-5 if embedder.precision == "float32" else 5e-3
     for uri, rows in plain.items():
         assert [r[:3] for r in distributed[uri]] == [r[:3] for r in rows], uri
         for (*_, want), (*_, got) in zip(rows, distributed[uri], strict=True):
-            np.testing.assert_allclose(got, want, atol=1e-5)
+            np.testing.assert_allclose(got, want, atol=atol)
+            assert float(np.dot(got, want)) > 0.999
     assert IndexReader.open(root).integrity_problems() == []
 
     answer = QA.open(root).ask(FACTS["report.pdf"][2])
