@@ -2,9 +2,9 @@
 5-sentence answer against 5 passages (the goal: well under a second each on 2 CPU cores).
 
 Rows compare how the reranker reads a passage (its first `max_tokens` tokens; every 70-word
-window; or, as shipped, only the window richest in the query's terms) and torch's dynamic
-int8 Linear layers against fp32, on whole SciFact abstracts (~250 words), 50 of them and the
-app's default call, the top 10.
+window; or, as shipped, only the window richest in the query's terms), torch's dynamic int8
+Linear layers and the kernel rule's bf16 (CPUs with AMX or AVX-512-BF16) against fp32, on
+whole SciFact abstracts (~250 words), 50 of them and the app's default call, the top 10.
 Any CrossEncoder ids or folders can be timed side by side with --reranker A B (a student
 from `minigiant train reranker-student`, say); ours caps inputs at the 128 tokens it was
 trained on. Accuracy per setting: `minigiant eval retrieval`.
@@ -22,6 +22,7 @@ from common import corpus_rows, percentiles_ms, print_result, scifact, setup_log
 
 from generation.check import CheckerSettings, FactChecker, split_sentences
 from indexing.documents import titled
+from indexing.kernels import best_precision
 from retrieval.hybrid import RetrievalOptions
 from retrieval.rerank import Reranker
 
@@ -59,14 +60,16 @@ def main() -> None:
     # default); the shipped reading, the window(s) richest in the query's terms
     focused = (shipped.rerank_window_words, shipped.rerank_windows_read)
     readings = [(None, None), (70, None), focused]
+    kernels = list(dict.fromkeys(["float32", best_precision("cpu"), "int8"]))
     for model in args.reranker:
         for window_words, windows_read in readings:
-            for precision in ("fp32", "int8"):
+            for precision in kernels:
                 reranker = Reranker(
                     model,
                     "cpu",
                     max_tokens=args.max_tokens,
                     int8=precision == "int8",
+                    dtype="float32" if precision == "int8" else precision,
                     window_words=window_words,
                     windows_read=windows_read,
                     setting="--reranker",
@@ -87,18 +90,19 @@ def main() -> None:
                         seconds.append(time.perf_counter() - started)
                     record(f"{model}: {depth}, {reading}, {precision}", seconds)
 
-    checker = FactChecker(CheckerSettings())
-    checker.check("Warm-up sentence.", ["Warm-up passage."])
-    seconds = []
-    for _, passages in calls:
-        evidence = passages[:5]
-        sentences = [p.split(". ")[0].rstrip(".") + "." for p in evidence]
-        answer = " ".join(f"{s} [{i + 1}]" for i, s in enumerate(sentences))
-        assert len(split_sentences(answer)) >= 5
-        started = time.perf_counter()
-        checker.check(answer, evidence)
-        seconds.append(time.perf_counter() - started)
-    record("check 5 sentences x 5 passages (shipped checker)", seconds)
+    for precision in kernels[:-1]:
+        checker = FactChecker(CheckerSettings(dtype=precision))
+        checker.check("Warm-up sentence.", ["Warm-up passage."])
+        seconds = []
+        for _, passages in calls:
+            evidence = passages[:5]
+            sentences = [p.split(". ")[0].rstrip(".") + "." for p in evidence]
+            answer = " ".join(f"{s} [{i + 1}]" for i, s in enumerate(sentences))
+            assert len(split_sentences(answer)) >= 5
+            started = time.perf_counter()
+            checker.check(answer, evidence)
+            seconds.append(time.perf_counter() - started)
+        record(f"check 5 sentences x 5 passages (shipped checker), {precision}", seconds)
     base = str(table[0]["call"])
     print_result(
         f"Reranking and checking latency, {args.calls} calls each",
