@@ -178,3 +178,13 @@ def test_factuality_eval(workspace: Path, untrained_cross_encoder: Path) -> None
     assert report["dev"]["n"] + report["test"]["n"] == 40
     assert 0.0 <= report["test"]["balanced_accuracy"] <= 1.0
     assert (out / "pairs.png").exists() and "test @ setting" in table
+
+    # without --checker it scores the configured one, the shipped checker by default
+    shipped = workspace / "shipped"
+    invoke("factuality", "--dataset", str(pairs), "--out", str(shipped))
+    scored = json.loads((shipped / "pairs.json").read_text())
+    assert scored["checker"] == "minigiant-checker" and len(scored["scores"]) == 40
+    unset = CliRunner().invoke(
+        cli, ["eval", "factuality", "--dataset", str(pairs)], env={"MINIGIANT_CHECKER__MODEL": ""}
+    )
+    assert "pass --checker or set checker.model" in str(unset.exception)

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from indexing.errors import MinigiantError
+
 eval_cli = typer.Typer(
     help="Measure quality and speed on real data sets; reports go to runs/<eval>/.",
     no_args_is_help=True,
@@ -125,7 +127,9 @@ def qa(
 @eval_cli.command("factuality")
 def factuality(
     dataset: Annotated[Path, typer.Option(help="jsonl with evidence, claim, label.")],
-    checker: Annotated[str, typer.Option(help="Checker model folder or id.")],
+    checker: Annotated[
+        str | None, typer.Option(help="Checker model folder or id (default: checker.model).")
+    ] = None,
     out: OutOption = None,
 ) -> None:
     """Balanced accuracy and ROC AUC of the checker, threshold chosen on a dev half."""
@@ -134,6 +138,8 @@ def factuality(
     from app.eval.report import format_table, roc_figure, write_report
 
     settings = _settings({"checker": {"model": checker}})
+    if not settings.checker.model:
+        raise MinigiantError("no checker to evaluate: pass --checker or set checker.model")
     report = FactualityEval(load_pairs(dataset), settings.checker).run()
     test = [
         (label, score)
