@@ -113,7 +113,7 @@ class QA:
         self._generator: Generator | None = None
         self._large_generator: Generator | None = None
         self.checker = FactChecker(settings.checker) if settings.checker.model else None
-        self.sentence_scorer = sentence_scorer(reranker, self.embedder)
+        self._sentence_scorer = sentence_scorer(reranker, self.embedder)
 
     @classmethod
     def open(cls, index: str | Path | None = None, settings: Settings | None = None) -> QA:
@@ -195,7 +195,7 @@ class QA:
         retriever = self.retriever  # one version for the whole question, even across reload()
         passages = retriever.retrieve(question, top_n=top_n, rerank=rerank, timings=timings)
         retrieved = len(passages)
-        passages, best, unanswered = self._pruned(question, passages, timings)
+        passages, best, unanswered = self.pruned(question, passages, timings)
         passages = fit_to_context(passages, gen.context_tokens - gen.max_tokens)
         run = _Run(question, passages, timings, gen.model, unanswered=unanswered, best=best)
 
@@ -229,7 +229,7 @@ class QA:
 
         return AnswerStream(pieces(), finish)
 
-    def _pruned(
+    def pruned(
         self, question: str, passages: list[Passage], timings: dict[str, float]
     ) -> tuple[list[Passage], float | None, bool]:
         """The context the generator reads, its best sentence's score on the reranker's scale
@@ -239,7 +239,7 @@ class QA:
         if not context.prune or not passages:
             return passages, None, False
         begun = time.perf_counter()
-        pruned = prune_passages(question, passages, self.sentence_scorer, context)
+        pruned = prune_passages(question, passages, self._sentence_scorer, context)
         timings["prune"] = time.perf_counter() - begun
         if self.retriever.reranker is None:
             return pruned.passages, None, False

@@ -104,10 +104,10 @@ class Embedder:
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,
-            normalize_embeddings=True,
+            normalize_embeddings=False,  # below, in fp32
             convert_to_numpy=True,
             show_progress_bar=progress,
         )
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        # normalised again in fp32: bf16's 8-bit mantissa leaves norms up to ~0.5% off one
+        # normalised in fp32: in bf16 (8-bit mantissa) norms would come out up to ~0.5% off one
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

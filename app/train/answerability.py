@@ -21,7 +21,6 @@ from app.settings import Settings
 from app.train.trainer import TrainConfig, TrainLog, write_card
 from generation.answerability import AnswerabilityGate, logit
 from generation.prompt import ABSTAIN, build_messages
-from generation.prune import prune_passages
 
 EVAL_SAMPLE = 100  # `minigiant eval qa --dataset clapnq`'s default --limit and seed 0: held out
 ANSWERED_SHARE = 0.9  # the threshold answers this share of the answerable training questions
@@ -30,13 +29,11 @@ ANSWERED_SHARE = 0.9  # the threshold answers this share of the answerable train
 def gate_signals(qa: QA, question: str) -> tuple[float, float] | None:
     """(best sentence score, doubt) as the app computes them; None when the pruner's floor
     abstains first."""
-    passages = qa.retriever.retrieve(question)
-    pruned = prune_passages(question, passages, qa.sentence_scorer, qa.settings.context)
-    floor = qa.settings.context.abstain_below or 0.0
-    if not pruned.passages or (pruned.best_score or 0.0) < floor:
+    passages, best, stopped = qa.pruned(question, qa.retriever.retrieve(question), {})
+    if stopped or not passages or best is None:
         return None
-    doubt = qa.generator.opening_probability(build_messages(question, pruned.passages), ABSTAIN)
-    return None if doubt is None else (pruned.best_score or 0.0, doubt)
+    doubt = qa.generator.opening_probability(build_messages(question, passages), ABSTAIN)
+    return None if doubt is None else (best, doubt)
 
 
 def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> TrainLog:
