@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from generation.answerability import AnswerabilityGate, load_gate
 from generation.attribution import SentenceAttributor
 from generation.check import FactChecker, SentenceVerdict
 from generation.citations import CitationFilter, cited_numbers
+from generation.condense import Condenser, Turn, recent, turns_from
 from generation.engines import Generator, GeneratorSettings, make_generator
 from generation.prompt import ABSTAIN, build_messages, fit_to_context, is_abstention
 from generation.prune import prune_passages, sentence_scorer
@@ -53,6 +54,12 @@ class Answer:
     usage: dict[str, int] = field(default_factory=dict)  # prompt/completion tokens, summed
     retrieved: int = 0  # passages retrieval found; pruning may leave the generator fewer
     doubt: float | None = None  # the generator's probability of opening with the abstention
+    # the question as retrieval read it, when the conversation before it changed it
+    standalone: str | None = None
+    history_turns: int = 0  # earlier messages of the conversation the generator saw
+
+
+History = Iterable[Turn | Mapping[str, object]]
 
 
 @dataclass
@@ -63,6 +70,7 @@ class _Run:
     passages: list[Passage]
     timings: dict[str, float]
     model: str
+    history: list[Turn] = field(default_factory=list)
     unanswered: bool = False  # no passage sentence answers it: abstain without generating
     best: float | None = None  # the pruner's best sentence score (reranker scale), if it ran
     escalated: str | None = None
@@ -114,6 +122,7 @@ class QA:
         self._large_generator: Generator | None = None
         self.checker = FactChecker(settings.checker) if settings.checker.model else None
         self._sentence_scorer = sentence_scorer(reranker, self.embedder)
+        self._condenser: Condenser | None = None
 
     @classmethod
     def open(cls, index: str | Path | None = None, settings: Settings | None = None) -> QA:
@@ -176,13 +185,27 @@ class QA:
         assert stream.answer is not None
         return stream.answer
 
+    def standalone(self, question: str, history: History | None = None) -> str:
+        """The question as retrieval should read it, after the conversation in `history`
+        (OpenAI-style messages, oldest first; settings.conversation decides how)."""
+        turns = turns_from(history)
+        if not turns:
+            return self._checked(question)
+        if self._condenser is None:
+            self._condenser = Condenser(self.generator, self.settings.conversation)
+        return self._condenser.standalone(self._checked(question), turns)
+
     def ask_stream(
         self,
         question: str,
         top_n: int | None = None,
         rerank: bool = True,
         temperature: float | None = None,
+        history: History | None = None,
     ) -> AnswerStream:
+        """Answer `question`; with `history` (the conversation before it, OpenAI-style
+        messages with role and content, oldest first) a follow-up is first rewritten into a
+        standalone question, and the generator sees the recent turns too."""
         question = self._checked(question)
         gen = self.settings.generator
         temperature = gen.temperature if temperature is None else temperature
@@ -192,12 +215,20 @@ class QA:
             raise MinigiantError(f"temperature must be between 0 and 2, got {temperature}")
         timings: dict[str, float] = {}
         started = time.perf_counter()
+        turns = turns_from(history)
+        asked = self.standalone(question, turns)
+        if turns:
+            timings["condense"] = time.perf_counter() - started
+        earlier = recent(turns, self.settings.conversation)
         retriever = self.retriever  # one version for the whole question, even across reload()
-        passages = retriever.retrieve(question, top_n=top_n, rerank=rerank, timings=timings)
+        passages = retriever.retrieve(asked, top_n=top_n, rerank=rerank, timings=timings)
         retrieved = len(passages)
-        passages, best, unanswered = self.pruned(question, passages, timings)
-        passages = fit_to_context(passages, gen.context_tokens - gen.max_tokens)
-        run = _Run(question, passages, timings, gen.model, unanswered=unanswered, best=best)
+        passages, best, unanswered = self.pruned(asked, passages, timings)
+        history_tokens = sum(len(t.content) for t in earlier) // 3
+        passages = fit_to_context(passages, gen.context_tokens - gen.max_tokens - history_tokens)
+        run = _Run(
+            asked, passages, timings, gen.model, history=earlier, unanswered=unanswered, best=best
+        )
 
         def pieces() -> Iterator[str]:
             for i, piece in enumerate(self._answer_pieces(run, temperature)):
@@ -225,6 +256,8 @@ class QA:
                 usage=run.usage,
                 retrieved=retrieved,
                 doubt=run.doubt,
+                standalone=asked if asked != question else None,
+                history_turns=len(earlier),
             )
 
         return AnswerStream(pieces(), finish)
@@ -279,7 +312,7 @@ class QA:
         """Stream one generator's answer through the citation checks, or the abstention when
         its own doubt says the sources do not answer (`abstain_above`, `answerability`)."""
         begun = time.perf_counter()
-        messages = build_messages(run.question, run.passages)
+        messages = build_messages(run.question, run.passages, run.history)
         gate = self._gate(settings)
         if settings.abstain_above is not None or gate is not None:
             run.doubt = generator.opening_probability(messages, ABSTAIN)

@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 from app.web.settings import WebSettings
 from generation.check import CheckerSettings
+from generation.condense import ConversationSettings
 from generation.engines import GeneratorSettings
 from generation.prune import ContextSettings
 from indexing.builder import BuildOptions
@@ -39,6 +40,7 @@ class Settings(BaseSettings):
     indexing: BuildOptions = BuildOptions()
     retrieval: RetrievalOptions = RetrievalOptions()
     context: ContextSettings = ContextSettings()
+    conversation: ConversationSettings = ConversationSettings()
     generator: GeneratorSettings = GeneratorSettings()
     # small-first cascade: when set, `generator` answers first and this one takes over when
     # the small one abstains or the checker rejects a sentence

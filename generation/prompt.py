@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from generation.condense import Turn
 from generation.sentences import CONTROL_TOKEN
 from retrieval.passages import Passage
 
@@ -70,11 +71,16 @@ def _user_turn(question: str, sources: Sequence[tuple[str, str]]) -> str:
     )
 
 
-def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
+def build_messages(
+    question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()
+) -> list[dict[str, str]]:
+    """The chat the generator answers: instructions, worked examples, the conversation so far
+    (after the examples, so their cached prefix stays the same), then sources and question."""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for example_question, sources, answer in _EXAMPLES:
         messages.append({"role": "user", "content": _user_turn(example_question, sources)})
         messages.append({"role": "assistant", "content": answer})
+    messages.extend({"role": t.role, "content": _as_data(t.content)} for t in history)
     messages.append(
         {
             "role": "user",

@@ -124,6 +124,61 @@ def qa(
     typer.echo(f"report: {path}  index: {report['index']}")
 
 
+@eval_cli.command("conversation")
+def conversation(
+    dataset: Annotated[Path, typer.Option(help="The MTRAG folder.")],
+    k: Annotated[int, typer.Option(help="Passages retrieved per turn.")] = 5,
+    rewrite: Annotated[
+        list[str] | None,
+        typer.Option(help="Ways of reading the conversation to compare (default: all four)."),
+    ] = None,
+    answers: Annotated[
+        bool, typer.Option(help="Also answer every turn, without and with the configured way.")
+    ] = False,
+    limit: LimitOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of the turn sample.")] = 0,
+    out: OutOption = None,
+) -> None:
+    """Follow-up questions: recall of each turn's passages per way of reading the
+    conversation (off, concat, auto, always), and with --answers F1 and abstention."""
+    from app.eval.conversation_eval import REWRITES, ConversationEval
+    from app.eval.datasets import load_mtrag
+    from app.eval.report import bar_chart, format_table, write_report
+
+    unknown = set(rewrite or []) - set(REWRITES)
+    if unknown:
+        raise MinigiantError(f"--rewrite takes {', '.join(REWRITES)}, not {sorted(unknown)}")
+    tasks, passages = load_mtrag(dataset)
+    report = ConversationEval(
+        tasks,
+        passages,
+        _settings({}),
+        limit=limit,
+        seed=seed,
+        k=k,
+        rewrites=tuple(rewrite or REWRITES),
+        answers=answers,
+    ).run()
+    recall = f"recall@{k}"
+    rows = [
+        {
+            "rewrite": mode,
+            **{kind: r[recall][kind] for kind in sorted(r[recall])},
+            "rewritten": r["rewritten"],
+            "rewrite_p50_s": r["rewrite_p50_s"],
+        }
+        for mode, r in report["retrieval"].items()
+    ]
+    typer.echo(format_table(rows))
+    groups = {mode: r[recall] for mode, r in report["retrieval"].items()}
+    for mode, result in report.get("answers", {}).items():
+        summary = {k: v for k, v in result.items() if k != "records"}
+        typer.echo(format_table([{"answers": mode, **summary}]))
+    figure = bar_chart(groups, f"MTRAG {recall}: {report['turns']} turns")
+    path = write_report(out or Path("runs/conversation"), "mtrag", report, figure)
+    typer.echo(f"report: {path}  index: {report['index']}")
+
+
 @eval_cli.command("factuality")
 def factuality(
     dataset: Annotated[Path, typer.Option(help="jsonl with evidence, claim, label.")],

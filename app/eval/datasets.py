@@ -238,3 +238,62 @@ def load_pairs(path: Path) -> list[LabeledPair]:
 def is_tuning_half(group: str) -> bool:
     """Which half of an eval set picks the checker threshold; the other half is scored."""
     return int(hashlib.sha1(f"threshold:{group}".encode()).hexdigest(), 16) % 2 == 0
+
+
+MTRAG_FILE = "mtragun_generation_reference.jsonl"
+_SPEAKER_ROLE = {"user": "user", "agent": "assistant"}
+
+
+@dataclass
+class ConversationTask:
+    """One MTRAG turn: the conversation before it, its question, reference passages and
+    answer, and whether the reference passages answer it at all."""
+
+    task_id: str
+    history: list[dict[str, str]]  # OpenAI-style messages, oldest first
+    question: str
+    gold_docs: list[str]
+    answers: list[str]
+    answerability: str  # ANSWERABLE, PARTIAL, UNANSWERABLE or UNDERSPECIFIED
+    kind: str  # MTRAG's multi-turn type: Follow-up, Clarification or N/A (a first turn)
+
+
+def load_mtrag(folder: Path) -> tuple[list[ConversationTask], list[dict[str, str]]]:
+    """MTRAG's generation tasks and the union of their reference passages, which becomes the
+    corpus (ids prefixed with the collection: the four collections reuse numbering)."""
+    path = Path(folder) / MTRAG_FILE
+    if not path.exists():
+        raise MinigiantError(f"{path} is missing: the MTRAG folder holds {MTRAG_FILE}")
+    tasks, passages = [], {}
+    with path.open() as handle:
+        for n, line in enumerate(handle, 1):
+            row = json.loads(line)
+            try:
+                collection = row["Collection"]
+                *before, last = row["input"]
+                gold = []
+                for context in row["contexts"]:
+                    doc_id = f"{collection}/{context['document_id']}"
+                    passages[doc_id] = {
+                        "_id": doc_id,
+                        "title": context.get("title") or "",
+                        "text": context["text"].strip(),
+                    }
+                    gold.append(doc_id)
+                history = [
+                    {"role": _SPEAKER_ROLE[t["speaker"]], "content": t["text"]} for t in before
+                ]
+                tasks.append(
+                    ConversationTask(
+                        row["task_id"],
+                        history,
+                        last["text"].strip(),
+                        list(dict.fromkeys(gold)),
+                        [t["text"] for t in row["targets"]],
+                        row["answerability"][0],
+                        row["Multi-Turn"][0],
+                    )
+                )
+            except (KeyError, IndexError, TypeError) as exc:
+                raise MinigiantError(f"{path}:{n}: not an MTRAG task ({exc!r})") from exc
+    return tasks, sorted(passages.values(), key=lambda p: p["_id"])

@@ -73,6 +73,7 @@ sup.mg-ok a.mg-cite { background: rgba(31, 122, 58, .12); color: #1f7a3a !import
 .mg-details th, .mg-details td { padding: .2em .5em; text-align: left; }
 .mg-details td:nth-child(n+4) { font-variant-numeric: tabular-nums; }
 .mg-timings { font-size: .82em; color: var(--body-text-color-subdued); margin-top: .4em; }
+.mg-standalone { font-size: .9em; margin: 0 0 .4em; }
 .mg-passage-num { font-size: .8em; color: var(--color-accent); font-weight: 700; }
 .mg-passage-title { margin: .1em 0 .2em 0; }
 .mg-passage-source { font-family: var(--font-mono); font-size: .85em; word-break: break-all; }

@@ -20,8 +20,9 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 
 WINDOW_SECONDS = 60.0
-# POST routes that start a job (queue, API calls), store an upload, or check a password
-_COUNTED = ("/queue/join", "/call/", "/run/", "/api/", "/upload", "/login")
+# POST routes that start a job (queue, API calls, chat completions), store an upload, or
+# check a password
+_COUNTED = ("/queue/join", "/call/", "/run/", "/api/", "/upload", "/login", "/v1/chat/")
 
 
 def counts(method: str, path: str) -> bool:

@@ -18,7 +18,7 @@ from retrieval.passages import Passage
 # same rule as generation.citations: "[" right after a word or ")" is code, not a citation
 _CITATION = re.compile(r"(?<![\w)])\[(\d{1,3}(?:\s?[,;]\s?\d{1,3})*)\]")
 SCORE_KEYS = ("dense", "lexical", "fused", "rerank")
-TIMING_KEYS = ("retrieve", "rerank", "first_token", "generate", "check", "total")
+TIMING_KEYS = ("condense", "retrieve", "rerank", "first_token", "generate", "check", "total")
 
 
 def cite_link(answer_id: str, number: int, label: str | None = None) -> str:
@@ -132,8 +132,13 @@ def details_html(answer: Answer, answer_id: str) -> str:
         for k in TIMING_KEYS
         if k in answer.timings
     )
+    searched = (
+        f'<p class="mg-standalone">Searched for: {escape(answer.standalone)}</p>'
+        if answer.standalone
+        else ""
+    )
     return (
-        f'<div class="mg-details"><table><thead><tr>{head}</tr></thead>'
+        f'<div class="mg-details">{searched}<table><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
         f'<p class="mg-timings">{timings} · model {escape(answer.model)}</p></div>'
     )

@@ -49,18 +49,20 @@ def launch(service: WebService, block: bool = True):
 
     from app.web import assets
     from app.web.limits import RateLimit
+    from app.web.openai_api import openai_router
     from app.web.ui import build_ui
 
     web = service.settings.web
     demo = build_ui(service)
     demo.queue(default_concurrency_limit=4, max_size=web.queue_size)
+    # listen first, then add the OpenAI routes to the running app (Gradio builds it in launch)
     demo.launch(
         server_name=web.host,
         server_port=web.port,
         auth=web.credentials(),
         auth_message="minigiant: sign in to ask questions of this index.",
         max_file_size=int(web.max_upload_mb * 1024 * 1024),
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,
         show_error=True,
         share=False,
         inbrowser=False,
@@ -74,4 +76,7 @@ def launch(service: WebService, block: bool = True):
         head=assets.HEAD,
         app_kwargs={"middleware": [Middleware(RateLimit, per_minute=web.requests_per_minute)]},
     )
+    demo.app.include_router(openai_router(service))
+    if block:
+        demo.block_thread()
     return demo

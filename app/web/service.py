@@ -9,12 +9,13 @@ one at a time behind a lock; afterwards every `QA` switches to the new version w
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from app.qa import QA, AnswerStream
+from app.qa import QA, AnswerStream, History
 from app.settings import Settings
 from app.web.uploads import data_folder, is_inside, safe_name, store_upload
 from generation.engines import GeneratorSettings
@@ -26,6 +27,40 @@ from indexing.index_dir import IndexDir
 from retrieval.passages import Passage
 
 CONTEXT_CHARS = 400  # document text shown around a cited passage
+
+
+class QueueFull(MinigiantError):
+    """More questions wait than `web.queue_size` allows."""
+
+
+class AnswerSlots:
+    """At most `concurrency` answers at a time and `queue_size` waiting, across the page's
+    chat and the HTTP APIs: both draw on the same generator."""
+
+    def __init__(self, concurrency: int, queue_size: int):
+        self._free = threading.BoundedSemaphore(concurrency)
+        self._queue_size = queue_size
+        self._waiting = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._lock:
+            if self._waiting >= self._queue_size:
+                raise QueueFull(
+                    f"{self._waiting} questions are waiting already (web.queue_size); "
+                    "try again shortly"
+                )
+            self._waiting += 1
+        try:
+            self._free.acquire()
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._free.release()
 
 
 @dataclass(frozen=True)
@@ -68,6 +103,12 @@ class WebService:
         self._qa_lock = threading.Lock()
         self._index_lock = threading.Lock()
         self._builder: IndexBuilder | None = None
+        self._slots = AnswerSlots(settings.web.chat_concurrency, settings.web.queue_size)
+
+    def slot(self):
+        """Hold one of the answer slots the page and the APIs share (QueueFull if too many
+        wait)."""
+        return self._slots.slot()
 
     # --- questions -------------------------------------------------------------------------
 
@@ -99,9 +140,10 @@ class WebService:
         rerank: bool = True,
         temperature: float | None = None,
         model: str | None = None,
+        history: History | None = None,
     ) -> AnswerStream:
         return self.qa(model).ask_stream(
-            question, top_n=top_n, rerank=rerank, temperature=temperature
+            question, top_n=top_n, rerank=rerank, temperature=temperature, history=history
         )
 
     @property

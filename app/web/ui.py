@@ -22,6 +22,7 @@ from app.web.service import FileResult, WebService
 from indexing.errors import MinigiantError
 
 KEEP_ANSWERS = 50  # per session, for citation clicks on recent answers
+KEEP_TURNS = 40  # messages kept per session; settings.conversation.turns decides what is read
 STATUS_LABEL = {"indexed": "✓ indexed", "unchanged": "= unchanged", "skipped": "✗ skipped"}
 
 
@@ -32,6 +33,7 @@ def build_ui(service: WebService) -> gr.Blocks:
         title="minigiant", analytics_enabled=False, fill_height=True, fill_width=True
     ) as demo:
         answers = gr.State({})  # answer id -> Answer, for this browser session only
+        turns = gr.State([])  # the conversation as plain text, for follow-up questions
         with gr.Sidebar(position="left", label="Settings", open=True, width=300):
             gr.Markdown("### Answer settings")
             top_n = gr.Slider(1, 20, value=settings.retrieval.top_n, step=1, label="Passages")
@@ -114,6 +116,7 @@ def build_ui(service: WebService) -> gr.Blocks:
             message: str,
             history: list[dict[str, Any]],
             answers: dict[str, Any],
+            turns: list[dict[str, str]],
             top_n: float,
             rerank: bool,
             model: str,
@@ -121,27 +124,33 @@ def build_ui(service: WebService) -> gr.Blocks:
         ) -> Iterator[tuple[Any, ...]]:
             text = (message or "").strip()
             if not text:
-                yield gr.skip(), gr.skip(), gr.skip()
+                yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
                 return
             answer_id = uuid.uuid4().hex[:12]
             details = _thought("Searching the documents…", "", "pending")
             reply = {"role": "assistant", "content": '<span class="mg-typing">▍</span>'}
             history = [*history, {"role": "user", "content": text}, details, reply]
-            yield "", history, answers
+            yield "", history, answers, gr.skip()
             try:
-                stream = service.ask_stream(
-                    text, top_n=int(top_n), rerank=rerank, temperature=temperature, model=model
-                )
-                details["metadata"]["title"] = "Writing the answer…"
-                written = ""
-                for piece in stream:
-                    written += piece
-                    reply["content"] = render.streaming_html(written)
-                    yield gr.skip(), history, gr.skip()
+                with service.slot():
+                    stream = service.ask_stream(
+                        text,
+                        top_n=int(top_n),
+                        rerank=rerank,
+                        temperature=temperature,
+                        model=model,
+                        history=turns,
+                    )
+                    details["metadata"]["title"] = "Writing the answer…"
+                    written = ""
+                    for piece in stream:
+                        written += piece
+                        reply["content"] = render.streaming_html(written)
+                        yield gr.skip(), history, gr.skip(), gr.skip()
             except MinigiantError as exc:
                 history.remove(details)
                 reply["content"] = f'<div class="mg-warning">⚠ {escape(str(exc))}</div>'
-                yield gr.skip(), history, gr.skip()
+                yield gr.skip(), history, gr.skip(), gr.skip()
                 return
             answer = stream.answer
             answers = {**answers, answer_id: answer}
@@ -150,12 +159,17 @@ def build_ui(service: WebService) -> gr.Blocks:
                 render.details_title(answer), render.details_html(answer, answer_id), "done"
             )
             reply["content"] = render.answer_html(answer, answer_id)
-            yield gr.skip(), history, answers
+            turns = [
+                *turns,
+                {"role": "user", "content": text},
+                {"role": "assistant", "content": answer.text},
+            ][-KEEP_TURNS:]
+            yield gr.skip(), history, answers, turns
 
         submitted = question.submit(
             chat,
-            [question, chatbot, answers, top_n, rerank, model, temperature],
-            [question, chatbot, answers],
+            [question, chatbot, answers, turns, top_n, rerank, model, temperature],
+            [question, chatbot, answers, turns],
             concurrency_limit=web.chat_concurrency,
             concurrency_id="chat",
             api_visibility="private",
@@ -163,9 +177,9 @@ def build_ui(service: WebService) -> gr.Blocks:
         )
         question.stop(None, cancels=[submitted], api_visibility="private")
         new_chat.click(
-            lambda: ([], {}, render.EMPTY_PANEL),
+            lambda: ([], {}, [], render.EMPTY_PANEL),
             None,
-            [chatbot, answers, passage],
+            [chatbot, answers, turns, passage],
             api_visibility="private",
             queue=False,
         )
@@ -265,11 +279,18 @@ def _add_api(service: WebService) -> None:
         rerank: bool = True,
         temperature: float = settings.generator.temperature,
         model: str = service.default_model,
+        history: list | None = None,
     ) -> dict:
-        """Answer a question from the index: text with [n] citations, passages, timings."""
-        answer = service.qa(model).ask(
-            question, top_n=int(top_n), rerank=rerank, temperature=temperature
-        )
+        """Answer a question from the index: text with [n] citations, passages, timings.
+        `history`: the conversation before it, as [{"role", "content"}, ...], oldest first."""
+        with service.slot():
+            answer = service.qa(model).ask(
+                question,
+                top_n=int(top_n),
+                rerank=rerank,
+                temperature=temperature,
+                history=history,
+            )
         return json.loads(json.dumps(answer_json(answer), default=float))
 
     def documents() -> list:

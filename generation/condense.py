@@ -1,0 +1,184 @@
+"""Turn a follow-up question into one that retrieval can answer without the conversation.
+
+"And how do I activate it?" retrieves passages about "it". Before retrieval the generator's
+small model rewrites such a question with the recent turns in view (the "condense question"
+step of conversational RAG); a question that already names what it asks about is kept as it
+is, since a rewrite costs a generation. Which questions need one is decided by a cheap rule:
+words that point back into the conversation, an opening that continues it, or too few words
+to stand alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from generation.engines import Generator
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: Role
+    content: str
+
+
+_MARKER = re.compile(r"\s?\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
+# words that refer to something said before, and openings that continue a conversation
+_POINTS_BACK = re.compile(
+    r"\b(it|its|it's|itself|they|them|their|theirs|themselves|this|that|these|those|he|him|"
+    r"his|she|her|hers|there|such|same|former|latter|above|previous|one|ones|other|others|"
+    r"another|else|more|also|too|then|again|both|either|neither|which)\b",
+    re.IGNORECASE,
+)
+_CONTINUES = re.compile(
+    r"^\s*(and|but|so|or|also|then|what about|how about|why|why not|really|ok|okay|"
+    r"what else|anything else|any other|tell me more|more)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+")
+MIN_STANDALONE_WORDS = 4
+
+REWRITE_SYSTEM = (
+    "You rewrite follow-up messages of a conversation as standalone questions for a search "
+    "engine. You never answer them."
+)
+REWRITE_ASK = (
+    "Rewrite the follow-up as one standalone question that can be understood without the "
+    "conversation: replace words like it, they, this and that with what they refer to, keep "
+    "every name, number and qualifier, and add nothing else. Reply with the question only."
+)
+_EXAMPLE = (
+    [
+        Turn("user", "How do I create a virtual environment in Python?"),
+        Turn("assistant", "Run python -m venv followed by a folder name."),
+    ],
+    "and how do I activate it?",
+    "How do I activate a Python virtual environment?",
+)
+
+
+class ConversationSettings(BaseModel):
+    """How earlier turns of a conversation shape the answer to the last question."""
+
+    # auto: rewrite with the small generator only when the rule above says the question
+    # leans on the conversation; always: rewrite every follow-up; concat: retrieve with the
+    # earlier user questions prepended (no generation); off: ignore the conversation
+    rewrite: Literal["auto", "always", "concat", "off"] = "auto"
+    # earlier messages (user and assistant) the rewrite and the generator see
+    turns: int = Field(4, ge=0, le=40)
+    # each earlier message is cut to this many characters
+    turn_chars: int = Field(600, ge=40, le=20_000)
+    rewrite_tokens: int = Field(48, ge=8, le=512)
+
+
+def turns_from(history: Iterable[Turn | Mapping[str, object]] | None) -> list[Turn]:
+    """Chat messages as `Turn`s: OpenAI-style dicts (role, content) or Turns. System and
+    tool messages are not part of the conversation about the documents and are left out."""
+    turns: list[Turn] = []
+    for i, item in enumerate(history or []):
+        if isinstance(item, Turn):
+            turns.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            raise TypeError(f"history[{i}] must be a mapping with role and content")
+        role, content = item.get("role"), item.get("content")
+        if role in ("system", "developer", "tool"):
+            continue
+        if role not in ("user", "assistant"):
+            raise ValueError(f"history[{i}].role must be user or assistant, not {role!r}")
+        text = _text_of(content)
+        if text.strip():
+            turns.append(Turn(role, text))
+    return turns
+
+
+def _text_of(content: object) -> str:
+    """Message content as text: a string, or the text parts of an OpenAI content list."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
+    raise ValueError(f"message content must be text, not {type(content).__name__}")
+
+
+def recent(turns: Sequence[Turn], settings: ConversationSettings) -> list[Turn]:
+    """The last `turns` messages, each cut to `turn_chars`, without citation markers (they
+    number the sources of an earlier answer, not of this one)."""
+    kept = list(turns)[-settings.turns :] if settings.turns else []
+    out = []
+    for turn in kept:
+        text = " ".join(_MARKER.sub("", turn.content).split())
+        if len(text) > settings.turn_chars:
+            text = text[: settings.turn_chars - 1].rstrip() + "…"
+        out.append(Turn(turn.role, text))
+    return out
+
+
+def leans_on_conversation(question: str) -> bool:
+    """True when the question points back into the conversation or is too short to stand
+    alone; such a question is rewritten before retrieval."""
+    words = _WORD.findall(question)
+    return (
+        len(words) < MIN_STANDALONE_WORDS
+        or bool(_CONTINUES.match(question))
+        or bool(_POINTS_BACK.search(question))
+    )
+
+
+def _rewrite_request(turns: Sequence[Turn], question: str) -> str:
+    said = [f"{'User' if t.role == 'user' else 'Assistant'}: {t.content}" for t in turns]
+    follow_up = " ".join(question.split())
+    return "Conversation:\n" + "\n".join(said) + f"\n\nFollow-up: {follow_up}\n\n{REWRITE_ASK}"
+
+
+def rewrite_messages(question: str, turns: Sequence[Turn]) -> list[dict[str, str]]:
+    example_turns, example_question, example_answer = _EXAMPLE
+    return [
+        {"role": "system", "content": REWRITE_SYSTEM},
+        {"role": "user", "content": _rewrite_request(example_turns, example_question)},
+        {"role": "assistant", "content": example_answer},
+        {"role": "user", "content": _rewrite_request(turns, question)},
+    ]
+
+
+def _cleaned(reply: str, question: str) -> str:
+    """The first line of the reply without labels or quotes; the question itself when the
+    reply is empty or runs far longer than a question would."""
+    lines = [line for line in reply.strip().splitlines() if line.strip()]
+    if not lines:
+        return question
+    text = re.sub(r"^(standalone question|question|user)\s*:\s*", "", lines[0], flags=re.I)
+    text = text.strip().strip("\"'“”").strip()
+    if not text or len(text) > 3 * len(question) + 200:
+        return question
+    return text
+
+
+class Condenser:
+    """The question retrieval should use, given the conversation before it."""
+
+    def __init__(self, generator: Generator, settings: ConversationSettings):
+        self.generator = generator
+        self.settings = settings
+
+    def standalone(self, question: str, turns: Sequence[Turn]) -> str:
+        mode = self.settings.rewrite
+        earlier = recent(turns, self.settings)
+        if mode == "off" or not any(t.role == "user" for t in earlier):
+            return question
+        if mode == "concat":
+            asked = [t.content for t in earlier if t.role == "user"]
+            return " ".join([*asked, question])
+        if mode == "auto" and not leans_on_conversation(question):
+            return question
+        messages = rewrite_messages(question, earlier)
+        reply = "".join(self.generator.stream(messages, self.settings.rewrite_tokens, 0.0))
+        return _cleaned(reply, question)

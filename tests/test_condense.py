@@ -1,0 +1,129 @@
+"""Follow-up questions: which need the conversation, and what the rewrite makes of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.qa import QA
+from app.settings import Settings
+from generation.condense import (
+    Condenser,
+    ConversationSettings,
+    Turn,
+    leans_on_conversation,
+    recent,
+    turns_from,
+)
+from generation.engines import make_generator
+from generation.prompt import build_messages
+from tests.conftest import FACTS
+
+VENV = [
+    {"role": "user", "content": "How do I create a virtual environment?"},
+    {"role": "assistant", "content": "Run python -m venv followed by a folder name [1]."},
+]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "and how do I activate it?",
+        "What about Windows?",
+        "Why?",
+        "Which of those is faster?",
+        "Can they be nested?",
+        "Tell me more",
+    ],
+)
+def test_follow_ups_that_point_back_are_rewritten(question: str) -> None:
+    assert leans_on_conversation(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I create a virtual environment in Python?",
+        "What does pip freeze print?",
+        "How many containers does the Port of Valmora unload on a Tuesday?",
+    ],
+)
+def test_questions_that_stand_alone_are_kept(question: str) -> None:
+    assert not leans_on_conversation(question)
+
+
+def test_history_takes_openai_messages_and_drops_system_ones() -> None:
+    turns = turns_from(
+        [
+            {"role": "system", "content": "be terse"},
+            *VENV,
+            {"role": "user", "content": [{"type": "text", "text": "multi"}, {"type": "image"}]},
+            {"role": "assistant", "content": None},
+        ]
+    )
+    assert [t.role for t in turns] == ["user", "assistant", "user"]
+    assert turns[2].content == "multi "
+    with pytest.raises(ValueError, match=r"history\[0\]\.role"):
+        turns_from([{"role": "robot", "content": "x"}])
+
+
+def test_recent_turns_are_cut_and_lose_old_citation_markers() -> None:
+    settings = ConversationSettings(turns=2, turn_chars=60)
+    turns = [Turn("user", "first"), *turns_from(VENV), Turn("user", "x" * 100)][-3:]
+    kept = recent(turns, settings)
+    assert [t.content for t in kept] == [
+        "Run python -m venv followed by a folder name.",
+        "x" * 59 + "…",
+    ]
+    assert recent(turns, ConversationSettings(turns=0)) == []
+
+
+def test_the_generator_sees_the_conversation_after_its_worked_examples() -> None:
+    plain = build_messages("How do I activate it?", [])
+    with_turns = build_messages("How do I activate it?", [], turns_from(VENV))
+    assert with_turns[: len(plain) - 1] == plain[:-1]  # the cached prefix is unchanged
+    assert with_turns[-3:-1] == [
+        {"role": "user", "content": VENV[0]["content"]},
+        {"role": "assistant", "content": VENV[1]["content"]},
+    ]
+
+
+def test_off_concat_and_standalone_questions_need_no_generation() -> None:
+    generator = make_generator(Settings().generator)
+    turns = turns_from(VENV)
+    question = "and how do I activate it?"
+    assert (
+        Condenser(generator, ConversationSettings(rewrite="off")).standalone(question, turns)
+        == question
+    )
+    concat = Condenser(generator, ConversationSettings(rewrite="concat"))
+    assert concat.standalone(question, turns) == f"{VENV[0]['content']} {question}"
+    auto = Condenser(generator, ConversationSettings(rewrite="auto"))
+    standalone = "What does pip freeze print?"
+    assert auto.standalone(standalone, turns) == standalone
+    assert auto.standalone(question, []) == question
+
+
+def test_a_follow_up_retrieves_through_the_conversation(built_index: Path) -> None:
+    """The question retrieval reads carries the conversation, and the answer says so."""
+    _, _, first = FACTS["notes.txt"]
+    settings = Settings(index=built_index, conversation={"rewrite": "concat"})
+    qa = QA(settings)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": "4,812 [1]."}]
+    answer = qa.ask("And what colour are the cranes there?", history=history)
+    assert answer.standalone is not None and first in answer.standalone
+    assert answer.history_turns == 2
+    assert "condense" in answer.timings
+    assert answer.passages and Path(answer.passages[0].source).name == "notes.txt"
+    alone = qa.ask("And what colour are the cranes there?")
+    assert alone.standalone is None and alone.history_turns == 0
+
+
+@pytest.mark.slow
+def test_the_default_generator_rewrites_a_follow_up(default_generator: None) -> None:
+    generator = make_generator(Settings().generator)
+    condenser = Condenser(generator, ConversationSettings())
+    rewritten = condenser.standalone("and how do I activate it?", turns_from(VENV))
+    assert "activate" in rewritten.lower() and "virtual environment" in rewritten.lower()
+    assert not rewritten.lower().startswith(("to activate", "run "))  # a question, not the answer
