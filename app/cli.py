@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -87,6 +88,20 @@ def ask(
         typer.echo(json.dumps(answer_json(answer), indent=2))
     else:
         typer.echo("\n\n" + sources_text(answer))
+
+
+@cli.command()
+def chat(index: IndexOption = None) -> None:
+    """A conversation in the terminal: follow-up questions, streamed answers, sources."""
+    from app.chat_repl import run_chat
+    from app.qa import QA
+
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401 - line editing and ↑ history for input(), where available
+
+    qa = QA(load_settings(index))
+    qa.warm_up()
+    run_chat(qa, input, lambda text: typer.echo(text, nl=False))
 
 
 @cli.command()

@@ -95,10 +95,11 @@ class AnswerStream:
     >>> stream.answer.citations
     """
 
-    def __init__(self, pieces: Iterator[str], finish: callable):
+    def __init__(self, pieces: Iterator[str], finish: callable, standalone: str | None = None):
         self._pieces = pieces
         self._finish = finish
         self.answer: Answer | None = None
+        self.standalone = standalone  # the rewritten question retrieval read, known at once
 
     def __iter__(self) -> Iterator[str]:
         text = []
@@ -260,7 +261,7 @@ class QA:
                 history_turns=len(earlier),
             )
 
-        return AnswerStream(pieces(), finish)
+        return AnswerStream(pieces(), finish, asked if asked != question else None)
 
     def pruned(
         self, question: str, passages: list[Passage], timings: dict[str, float]

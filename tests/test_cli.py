@@ -1,5 +1,6 @@
 """The `minigiant` command as a user runs it: real processes, real output."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,9 +8,16 @@ from pathlib import Path
 from tests.conftest import FACTS
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=600, env=env
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        input=stdin,
     )
 
 
@@ -39,6 +47,18 @@ def test_index_ask_info(private_corpus: tuple[Path, Path]) -> None:
     assert "all-MiniLM-L6-v2" in info.stdout
     assert "generator: SmolLM2-135M-Instruct-Q4_1.gguf via llama_cpp" in info.stdout
     assert "embedder:  all-MiniLM-L6-v2 (" in info.stdout
+
+
+def test_chat_keeps_the_conversation(built_index: Path) -> None:
+    question = FACTS["notes.txt"][2]
+    said = f"{question}\n\nAnd what colour are the cranes there?\n/new\nWhy?\n"
+    env = {**os.environ, "MINIGIANT_CONVERSATION__REWRITE": "concat"}
+    chat = run("chat", "--index", str(built_index), env=env, stdin=said)
+    assert chat.returncode == 0, chat.stderr
+    turns = chat.stdout.split("minigiant> ")
+    assert len(turns) == 4 and all("Sources:" in t or "no answer" in t for t in turns[1:])
+    assert f"(searched for: {question} And what colour are the cranes there?)" in turns[1]
+    assert "(new conversation)" in turns[2] and "searched for" not in turns[3]
 
 
 def test_errors_are_one_line_not_tracebacks(tmp_path: Path) -> None:
