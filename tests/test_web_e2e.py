@@ -70,7 +70,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, built_index: Path) -> Itera
     root = folder / "idx"
     shutil.copytree(built_index, root)
     port = free_port()
-    env = {**os.environ, "MINIGIANT_CONFIG": str(folder / "none.toml")}
+    # follow-ups prepend the earlier question: the small test generator rewrites unreliably
+    env = {
+        **os.environ,
+        "MINIGIANT_CONFIG": str(folder / "none.toml"),
+        "MINIGIANT_CONVERSATION__REWRITE": "concat",
+    }
     log = folder / "server.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -205,6 +210,18 @@ def test_uploaded_file_is_answerable_and_a_bad_file_is_explained(
     page.locator("#mg-chat").get_by_text("Retrieved 5 passages").last.click()
     first_row = page.locator("#mg-chat .mg-details tbody tr").first
     assert "canal.txt" in first_row.inner_text()
+
+
+def test_a_follow_up_is_searched_with_the_conversation(page) -> None:
+    question = FACTS["page.html"][2]
+    ask(page, question)
+    ask(page, "And when did it open?")
+    page.locator("#mg-chat").get_by_text("Retrieved").last.click()
+    searched = page.locator("#mg-chat .mg-standalone").last
+    searched.wait_for(timeout=10_000)
+    assert searched.inner_text() == f"Searched for: {question} And when did it open?"
+    page.locator("#mg-chat").get_by_text("Retrieved").first.click()
+    assert page.locator("#mg-chat .mg-standalone").count() == 1  # the first question stood alone
 
 
 def test_each_browser_session_has_its_own_history(browser, server: str) -> None:
