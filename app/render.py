@@ -8,6 +8,7 @@ from pathlib import Path
 from app.qa import Answer
 from app.settings import Settings
 from generation.engines.factory import resolved_engine
+from indexing.documents import page_label
 from indexing.embedding import best_device
 from indexing.kernels import BF16_FLAGS, best_precision, cpu_flags
 from indexing.reader import IndexReader
@@ -20,7 +21,10 @@ def sources_text(answer: Answer) -> str:
     lines = ["Sources:"] if answer.citations else ["(no sources cited)"]
     for citation in answer.citations:
         p = citation.passage
-        lines.append(f"  [{citation.number}] {p.title} - {p.doc_uri} (chars {p.start}-{p.end})")
+        page = f", {page_label(p.pages)}" if p.pages else ""
+        lines.append(
+            f"  [{citation.number}] {p.title} - {p.doc_uri}{page} (chars {p.start}-{p.end})"
+        )
     if answer.verdicts is not None:
         verdict = "grounded" if answer.grounded else "NOT grounded: check the marked sentences"
         lines.append(f"Checked ({verdict}):")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -17,6 +19,27 @@ class Document:
     source: str
     title: str
     text: str
+    # where each page starts in `text` (page 1 at the first offset), for files that have
+    # pages (PDF); empty for those that do not
+    page_starts: tuple[int, ...] = ()
+
+
+def pages_of(page_starts: Sequence[int], start: int, end: int) -> tuple[int, int] | None:
+    """The first and last page (from 1) that the span [start, end) touches; None without
+    pages."""
+    if not page_starts:
+        return None
+    first = bisect_right(page_starts, start)
+    last = bisect_right(page_starts, max(start, end - 1))
+    return max(1, first), max(1, last)
+
+
+def page_label(pages: tuple[int, int] | None) -> str:
+    """ "p. 7" or "pp. 7-8"; empty without pages."""
+    if pages is None:
+        return ""
+    first, last = pages
+    return f"p. {first}" if first == last else f"pp. {first}-{last}"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import os
 import re
 import stat
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from indexing.documents import Document
@@ -25,6 +25,7 @@ MAX_TEXT_FILE_BYTES = 16 * 2**20
 MAX_DOCX_UNCOMPRESSED_BYTES = 256 * 2**20
 _MAX_DOCX_RATIO = 200
 _CHAOS_TOLERANCE = 0.15
+PAGE_BREAK = "\n\n"
 _BLANK_RUNS = re.compile(r"\n\s*\n+")
 _MD_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _MD_HEADING = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -172,7 +173,25 @@ def load_pdf(path: Path) -> list[Document]:
         raise SkipFile(f"corrupt PDF ({type(exc).__name__}: {exc})") from exc
     if not any(p.strip() for p in pages):
         raise SkipFile("PDF has no extractable text (scanned images?)")
-    return _one(path, str(meta_title) or path.stem, "\n\n".join(pages))
+    return [paged_document(path, str(meta_title) or path.stem, pages)]
+
+
+def paged_document(path: Path, title: str, pages: Sequence[str]) -> Document:
+    """One document of pages joined by blank lines, knowing where each page starts, so a
+    chunk can be cited by page."""
+    starts, parts, offset = [], [], 0
+    for page in pages:
+        text = _tidy(page)
+        starts.append(offset)
+        parts.append(text)
+        offset += len(text) + len(PAGE_BREAK)
+    return Document(
+        uri=str(path),
+        source=str(path),
+        title=title.strip() or path.stem,
+        text=PAGE_BREAK.join(parts),
+        page_starts=tuple(starts),
+    )
 
 
 def _check_zip_expansion(path: Path) -> None:

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import sqlite_utils
 
-from indexing.documents import Chunk, Document
+from indexing.documents import Chunk, Document, pages_of
 
-SCHEMA_VERSION = 1
+# 2: documents.page_starts (JSON list of page offsets, or NULL); version-1 files are
+# upgraded when a new version is written and read as page-less until then
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class StoredChunk:
     text: str
     start: int
     end: int
+    pages: tuple[int, int] | None = None  # first and last page, for documents with pages
 
 
 @dataclass(frozen=True)
@@ -56,15 +59,27 @@ class ChunkStore:
         self.db = sqlite_utils.Database(conn)
         if not readonly:
             self._create_schema()
+        self._paged = "page_starts" in self.db["documents"].columns_dict
 
     def _create_schema(self) -> None:
         db = self.db
         if "files" in db.table_names():
+            if "page_starts" not in db["documents"].columns_dict:
+                with db.conn:
+                    db["documents"].add_column("page_starts", str)
+                    self.set_meta({"schema_version": SCHEMA_VERSION})
             return
         with db.conn:
             db["files"].create({"path": str, "sha256": str, "size": int}, pk="path")
             db["documents"].create(
-                {"id": int, "uri": str, "file": str, "title": str, "text": str},
+                {
+                    "id": int,
+                    "uri": str,
+                    "file": str,
+                    "title": str,
+                    "text": str,
+                    "page_starts": str,
+                },
                 pk="id",
                 foreign_keys=[("file", "files", "path")],
             )
@@ -121,8 +136,9 @@ class ChunkStore:
         for record, documents, chunks in files:
             file_rows.append((record.path, record.sha256, record.size))
             for document, doc_chunks in zip(documents, chunks, strict=True):
+                pages = json.dumps(list(document.page_starts)) if document.page_starts else None
                 doc_rows.append(
-                    (next_doc, document.uri, record.path, document.title, document.text)
+                    (next_doc, document.uri, record.path, document.title, document.text, pages)
                 )
                 for chunk in doc_chunks:
                     chunk_rows.append(
@@ -140,7 +156,9 @@ class ChunkStore:
                 next_doc += 1
         conn.executemany("INSERT INTO files (path, sha256, size) VALUES (?, ?, ?)", file_rows)
         conn.executemany(
-            "INSERT INTO documents (id, uri, file, title, text) VALUES (?, ?, ?, ?, ?)", doc_rows
+            "INSERT INTO documents (id, uri, file, title, text, page_starts) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            doc_rows,
         )
         conn.executemany(
             'INSERT INTO chunks (id, doc_id, ordinal, title, text, "start", "end") '
@@ -174,13 +192,34 @@ class ChunkStore:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
+        pages = "documents.page_starts" if self._paged else "NULL"
         rows = self.db.execute(
             "SELECT chunks.id, documents.uri, documents.file, chunks.title, chunks.text, "
-            "chunks.start, chunks.end FROM chunks JOIN documents ON chunks.doc_id = documents.id "
-            f"WHERE chunks.id IN ({marks})",
+            f"chunks.start, chunks.end, {pages} FROM chunks "
+            f"JOIN documents ON chunks.doc_id = documents.id WHERE chunks.id IN ({marks})",
             ids,
         ).fetchall()
-        return {row[0]: StoredChunk(*row) for row in rows}
+        return {
+            row[0]: StoredChunk(
+                *row[:7], pages_of(json.loads(row[7]), row[5], row[6]) if row[7] else None
+            )
+            for row in rows
+        }
+
+    def document_text(self, uri: str) -> str | None:
+        row = self.db.execute("SELECT text FROM documents WHERE uri = ?", [uri]).fetchone()
+        return row[0] if row else None
+
+    def page_bounds(self, uri: str, pages: tuple[int, int]) -> tuple[int, int]:
+        """Where page `pages[0]` starts and page `pages[1]` ends in the document's text."""
+        row = self.db.execute(
+            "SELECT page_starts, length(text) FROM documents WHERE uri = ?", [uri]
+        ).fetchone()
+        if row is None or not row[0]:
+            return 0, 0
+        starts, length = json.loads(row[0]), row[1]
+        first, last = pages
+        return starts[first - 1], starts[last] if last < len(starts) else length
 
     def chunk_ids(self) -> list[int]:
         return [row[0] for row in self.db.execute("SELECT id FROM chunks ORDER BY id")]

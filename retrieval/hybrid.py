@@ -124,6 +124,7 @@ class HybridRetriever:
                     chunk.start,
                     chunk.end,
                     scores,
+                    pages=chunk.pages,
                 )
             )
         timings["retrieve"] = time.perf_counter() - started

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexing.documents import page_label
 
 
 @dataclass
@@ -21,6 +24,13 @@ class Passage:
     # out), and their offsets in the document
     read: str | None = None
     spans: list[tuple[int, int]] | None = None
+    pages: tuple[int, int] | None = None  # first and last page, for documents with pages
+
+    @property
+    def where(self) -> str:
+        """The file's name and, for documents with pages, the page: "report.pdf, p. 7"."""
+        name = Path(self.source).name
+        return f"{name}, {page_label(self.pages)}" if self.pages else name
 
     @property
     def read_text(self) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from html import escape
-from pathlib import Path
 
 from app.qa import Answer
 from generation.check import SentenceVerdict
@@ -104,8 +103,7 @@ def sources_html(answer: Answer, answer_id: str) -> str:
     if not answer.citations:
         return f'<div class="mg-sources">No sources cited. {meta}</div>'
     links = " ".join(
-        cite_link(answer_id, c.number, f"[{c.number}] {Path(c.passage.source).name}")
-        for c in answer.citations
+        cite_link(answer_id, c.number, f"[{c.number}] {c.passage.where}") for c in answer.citations
     )
     return f'<div class="mg-sources">Sources: {links} {meta}</div>'
 
@@ -124,7 +122,7 @@ def details_html(answer: Answer, answer_id: str) -> str:
         scores = "".join(f"<td>{_score(p, k)}</td>" for k in SCORE_KEYS)
         rows.append(
             f"<tr><td>{cite_link(answer_id, i)} {mark}</td><td>{escape(p.title)}</td>"
-            f"<td>{escape(Path(p.source).name)}</td>{scores}</tr>"
+            f"<td>{escape(p.where)}</td>{scores}</tr>"
         )
     head = "".join(f"<th>{k}</th>" for k in ("#", "title", "file", *SCORE_KEYS))
     timings = " · ".join(
@@ -172,7 +170,7 @@ def passage_html(
         f'<div class="mg-passage-num">Passage [{number}]</div>'
         f'<h3 class="mg-passage-title">{escape(passage.title)}</h3>'
         f'<div class="mg-passage-source" title="{escape(passage.source)}">'
-        f"{escape(Path(passage.source).name)}</div>"
+        f"{escape(passage.where)}</div>"
         f'<div class="mg-passage-meta">characters {passage.start}-{passage.end}'
         f"{' · ' + scores if scores else ''}</div>{backing}"
         f'<div class="mg-passage-text">{lead}{escape(before)}<mark>{escape(text)}</mark>'

@@ -174,14 +174,15 @@ class WebService:
         return {**reader.store.counts(), "version": reader.version.number}
 
     def passage_context(self, passage: Passage) -> tuple[str, str, str]:
-        """(text before, the passage, text after) from the document, if it is still indexed."""
-        reader = self.qa().reader
-        row = reader.store.db.execute(
-            "SELECT text FROM documents WHERE uri = ?", [passage.doc_uri]
-        ).fetchone()
-        text = row[0] if row else ""
+        """(text before, the passage, text after) from the document, if it is still indexed:
+        the rest of its pages for a document with pages, else some text either side."""
+        store = self.qa().reader.store  # one version for both reads
+        text = store.document_text(passage.doc_uri) or ""
         if text[passage.start : passage.end] != passage.text:  # gone or changed since
             return "", passage.text, ""
+        if passage.pages is not None:
+            first, last = store.page_bounds(passage.doc_uri, passage.pages)
+            return text[first : passage.start], passage.text, text[passage.end : last]
         before = text[max(0, passage.start - CONTEXT_CHARS) : passage.start]
         after = text[passage.end : passage.end + CONTEXT_CHARS]
         return before, passage.text, after
