@@ -26,7 +26,8 @@ from indexing.chunking import Chunker
 from indexing.documents import Document
 from indexing.embedding import Embedder
 from indexing.errors import SkipFile
-from indexing.loaders import LOADERS, MAX_TEXT_FILE_BYTES, load_file
+from indexing.extract import MAX_TEXT_FILE_BYTES
+from indexing.loaders import LOADERS, load_file
 from tests.conftest import write_docx, write_pdf
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,20 @@ def nasty_folder(folder: Path, real: dict[str, bytes]) -> dict[str, str]:
     expect["encrypted.pdf"] = "skipped"
     zip_bomb(folder / "bomb.docx", 300)
     expect["bomb.docx"] = "skipped"
+    for suffix in (".pptx", ".xlsx", ".epub"):
+        zip_bomb(folder / f"bomb{suffix}", 300)
+        expect[f"bomb{suffix}"] = "skipped"
+        put(f"truncated{suffix}", real[".docx"][: len(real[".docx"]) // 2], "skipped")
+        put(f"empty{suffix}", b"", "skipped")
+    # a password-protected Office file is an OLE compound file, not a zip
+    put("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + os.urandom(4096), "skipped")
+    put("notabook.epub", real[".docx"], "skipped")  # a zip, but no EPUB container inside
+    put("binary.csv", os.urandom(4096) + b"\x00", "skipped")
+    put("binary.eml", os.urandom(4096) + b"\x00", "skipped")
+    put("garbage.mbox", b"no From_ line, so no message at all\n", "skipped")
+    with (folder / "huge.csv").open("wb") as handle:  # 20 MB of rows
+        handle.write(b"a,b,c\n" + b"1,2,3\n" * (20 * 2**20 // 6))
+    expect["huge.csv"] = "skipped"
     with (folder / "oneline.txt").open("wb") as handle:  # 50 MB, not one line break
         handle.write(b"word " * (10 * 2**20))
     expect["oneline.txt"] = "skipped"
@@ -264,7 +279,10 @@ def test_indexing_run_survives_every_nasty_file(
             assert skipped.get(name, "").strip(), f"{name} was not skipped with a reason"
         else:
             assert name not in indexed and name not in skipped
-    assert "zip bomb" in skipped["bomb.docx"]
+    for suffix in (".docx", ".pptx", ".xlsx", ".epub"):
+        assert "zip bomb" in skipped[f"bomb{suffix}"], skipped[f"bomb{suffix}"]
+    assert "encrypted" in skipped["encrypted.xlsx"]
+    assert "too large" in skipped["huge.csv"]
     assert "too large" in skipped["oneline.txt"]
     assert "encrypted" in skipped["encrypted.pdf"]
     assert "ermission denied" in skipped["locked.txt"]

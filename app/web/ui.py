@@ -79,8 +79,9 @@ def build_ui(service: WebService) -> gr.Blocks:
             with gr.Tab("Documents", id="documents"):
                 files = gr.File(
                     file_count="multiple",
-                    label="Drop files here to add them to the index (.txt .md .html .pdf "
-                    f".docx .jsonl; up to {web.max_upload_mb:g} MB each)",
+                    label="Drop files here to add them to the index (.txt .md .rst .html "
+                    ".pdf .docx .pptx .xlsx .csv .epub .eml .mbox .jsonl; up to "
+                    f"{web.max_upload_mb:g} MB each)",
                     elem_id="mg-upload",
                     height=150,
                 )

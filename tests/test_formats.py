@@ -1,0 +1,150 @@
+"""Slides, spreadsheets, CSV, e-books, mail and reStructuredText, each written by a real
+library (or by hand where the format is simple) and read back by our loaders."""
+
+from __future__ import annotations
+
+import mailbox
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+from indexing.loaders import discover, load_file
+
+
+def write_pptx(path: Path) -> None:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    for title, body, notes in [
+        ("Harbour plans", "The new pier opens in May.", "Mention the budget."),
+        ("Budget", "The pier costs 4.2 million euros.", ""),
+    ]:
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = body
+        if notes:
+            slide.notes_slide.notes_text_frame.text = notes
+    table = deck.slides.add_slide(deck.slide_layouts[5]).shapes.add_table(
+        2, 2, Inches(1), Inches(2), Inches(4), Inches(1)
+    )
+    for col, (head, value) in enumerate([("berth", "B7"), ("depth m", "14")]):
+        table.table.cell(0, col).text = head
+        table.table.cell(1, col).text = value
+    deck.save(str(path))
+
+
+def test_pptx_slides_are_pages_with_notes_and_tables(tmp_path: Path) -> None:
+    path = tmp_path / "deck.pptx"
+    write_pptx(path)
+    [document] = load_file(path)
+    assert document.title == "Harbour plans"
+    assert len(document.page_starts) == 3
+    second = document.text[document.page_starts[1] : document.page_starts[2]]
+    assert "4.2 million euros" in second
+    assert "Notes: Mention the budget." in document.text[: document.page_starts[1]]
+    assert "berth: B7; depth m: 14" in document.text[document.page_starts[2] :]
+
+
+def test_xlsx_sheets_are_documents_whose_rows_keep_their_header(tmp_path: Path) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Ferries"
+    sheet.append(["ferry", "departs", "cars"])
+    sheet.append(["Orvane", "07:00", 60])
+    sheet.append(["Skerry", "09:30", None])
+    workbook.create_sheet("Empty")
+    path = tmp_path / "timetable.xlsx"
+    workbook.save(path)
+    [document] = load_file(path)
+    assert document.uri.endswith("#Ferries") and document.title == "timetable: Ferries"
+    assert document.text.splitlines() == [
+        "ferry: Orvane; departs: 07:00; cars: 60",
+        "ferry: Skerry; departs: 09:30",
+    ]
+
+
+def test_csv_rows_keep_their_header_whatever_the_delimiter(tmp_path: Path) -> None:
+    path = tmp_path / "tides.csv"
+    path.write_text("port;high tide;metres\nValmora;06:12;4.1\nBrisdel;07:40;3.6\n")
+    [document] = load_file(path)
+    assert "port: Brisdel; high tide: 07:40; metres: 3.6" in document.text
+
+
+def write_epub(path: Path) -> None:
+    chapter = (
+        '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body>'
+        "<h1>{}</h1><p>{}</p></body></html>"
+    )
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr("mimetype", "application/epub+zip")
+        book.writestr(
+            "META-INF/container.xml",
+            '<?xml version="1.0"?><container><rootfiles>'
+            '<rootfile full-path="OEBPS/content.opf"/></rootfiles></container>',
+        )
+        book.writestr(
+            "OEBPS/content.opf",
+            '<?xml version="1.0"?><package><metadata><dc:title '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/">Tales of the Coast</dc:title>'
+            '</metadata><manifest><item id="c2" href="text/two.xhtml" '
+            'media-type="application/xhtml+xml"/><item id="c1" href="text/one.xhtml" '
+            'media-type="application/xhtml+xml"/></manifest>'
+            '<spine><itemref idref="c1"/><itemref idref="c2"/></spine></package>',
+        )
+        book.writestr("OEBPS/text/one.xhtml", chapter.format("One", "The keeper lit the lamp."))
+        book.writestr("OEBPS/text/two.xhtml", chapter.format("Two", "The storm broke at dawn."))
+
+
+def test_epub_chapters_in_reading_order(tmp_path: Path) -> None:
+    path = tmp_path / "tales.epub"
+    write_epub(path)
+    [document] = load_file(path)
+    assert document.title == "Tales of the Coast"
+    assert document.text.index("lit the lamp") < document.text.index("storm broke")
+
+
+def _message(subject: str, body: str, html: bool = False) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "Petra Lindqvist <petra@example.org>"
+    message["To"] = "survey@example.org"
+    message["Date"] = "Tue, 01 Dec 2026 09:00:00 +0000"
+    message["Subject"] = subject
+    message.set_content(body, subtype="html" if html else "plain")
+    return message
+
+
+def test_eml_keeps_its_headers_above_the_body(tmp_path: Path) -> None:
+    path = tmp_path / "note.eml"
+    path.write_bytes(bytes(_message("Glacier survey", "The glacier retreated 212 metres.")))
+    [document] = load_file(path)
+    assert document.title == "Glacier survey"
+    assert document.text.startswith("From: Petra Lindqvist <petra@example.org>\nTo: ")
+    assert "Date: Tue, 01 Dec 2026" in document.text and "retreated 212 metres" in document.text
+
+
+def test_mbox_messages_are_documents_and_html_bodies_are_text(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.mbox"
+    box = mailbox.mbox(path)
+    box.add(_message("First", "The ferry is late."))
+    box.add(_message("Second", "<p>The <b>pier</b> opens in May.</p><script>x()</script>", True))
+    box.flush()
+    box.close()
+    first, second = load_file(path)
+    assert (first.title, second.title) == ("First", "Second")
+    assert second.uri.endswith("#2") and "The pier opens in May." in second.text
+    assert "x()" not in second.text
+
+
+def test_rst_title_and_discovery_of_every_format(tmp_path: Path) -> None:
+    (tmp_path / "guide.rst").write_text("=====\nPiers\n=====\n\nThe pier is 300 m long.\n")
+    [document] = load_file(tmp_path / "guide.rst")
+    assert document.title == "Piers"
+    write_pptx(tmp_path / "deck.pptx")
+    write_epub(tmp_path / "tales.epub")
+    (tmp_path / "tides.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "notes.odt").write_text("not read")
+    found = {p.name for p in discover([tmp_path])}
+    assert found == {"guide.rst", "deck.pptx", "tales.epub", "tides.csv"}
