@@ -57,10 +57,22 @@ def index(
             "ray://HOST:10001 joins a cluster (needs the 'ray' extra).",
         ),
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Keep running: re-index after every burst of added, changed or deleted files.",
+        ),
+    ] = False,
 ) -> None:
     """Add new and changed files to the index; drop files that no longer exist."""
-    from app.indexing_run import run_index
+    from app.indexing_run import run_index, watch_index
 
+    if watch:
+        if ray is not None:
+            raise MinigiantError("--watch indexes on this machine; leave out --ray")
+        watch_index(load_settings(index), paths, typer.echo)
+        return
     report = run_index(load_settings(index), paths, ray_address=ray)
     typer.echo(report)
 

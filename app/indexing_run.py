@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.settings import Settings
@@ -18,10 +18,35 @@ def run_index(settings: Settings, paths: Sequence[Path], ray_address: str | None
     With `ray_address` ('local', 'auto' or a cluster address) files are loaded, chunked and
     embedded on Ray; the index written is the same either way.
     """
+    return summary(_builder(settings, ray_address).run(list(paths)), settings.index)
+
+
+def watch_index(
+    settings: Settings, paths: Sequence[Path], say: Callable[[str], None], quiet_s: float = 1.0
+) -> None:
+    """Index `paths`, then again after every burst of changes under them, until Ctrl-C."""
+    from indexing.watch import watch
+
+    watching = f"watching {', '.join(map(str, paths))} for changes (Ctrl-C to stop)"
+    runs = 0
+
+    def report(done: BuildReport) -> None:
+        nonlocal runs
+        say(summary(done, settings.index))
+        runs += 1
+        if runs == 1:
+            say(watching)
+
+    try:
+        watch(_builder(settings, None), paths, report, quiet_s)
+    except KeyboardInterrupt:
+        say("stopped watching")
+
+
+def _builder(settings: Settings, ray_address: str | None) -> IndexBuilder:
     embedder = Embedder.from_settings(settings.embedder)
     pipeline = None if ray_address is None else ray_pipeline(settings, embedder, ray_address)
-    builder = IndexBuilder(IndexDir(settings.index), embedder, settings.indexing, pipeline)
-    return summary(builder.run(list(paths)), settings.index)
+    return IndexBuilder(IndexDir(settings.index), embedder, settings.indexing, pipeline)
 
 
 def ray_pipeline(settings: Settings, embedder: Embedder, address: str) -> FilePipeline:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -124,6 +125,7 @@ class QA:
         self.checker = FactChecker(settings.checker) if settings.checker.model else None
         self._sentence_scorer = sentence_scorer(reranker, self.embedder)
         self._condenser: Condenser | None = None
+        self._reload_lock = threading.Lock()
 
     @classmethod
     def open(cls, index: str | Path | None = None, settings: Settings | None = None) -> QA:
@@ -160,15 +162,16 @@ class QA:
 
         Questions already running finish on the version they started with.
         """
-        if IndexDir(self.settings.index).current().number == self.reader.version.number:
-            return False
-        reader = self._open_reader()
-        reader.check_embedder(self.settings.embedder.model)
-        retriever = HybridRetriever(
-            reader, self.embedder, self.settings.retrieval, self.retriever.reranker
-        )
-        self.reader, self.retriever = reader, retriever
-        return True
+        with self._reload_lock:
+            if IndexDir(self.settings.index).current().number == self.reader.version.number:
+                return False
+            reader = self._open_reader()
+            reader.check_embedder(self.settings.embedder.model)
+            retriever = HybridRetriever(
+                reader, self.embedder, self.settings.retrieval, self.retriever.reranker
+            )
+            self.reader, self.retriever = reader, retriever
+            return True
 
     def _open_reader(self) -> IndexReader:
         opts = self.settings.retrieval

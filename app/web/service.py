@@ -113,7 +113,8 @@ class WebService:
     # --- questions -------------------------------------------------------------------------
 
     def qa(self, model: str | None = None) -> QA:
-        """The pipeline for one generator choice, opened on first use."""
+        """The pipeline for one generator choice, opened on first use, on the index's newest
+        version."""
         label = model or self.default_model
         if label not in self.generators:
             raise MinigiantError(f"unknown model {label!r}; choose one of {list(self.generators)}")
@@ -126,7 +127,8 @@ class WebService:
                     )
                 qa = QA(self.settings.model_copy(update={"generator": self.generators[label]}))
                 self._qas[label] = qa
-            return qa
+        qa.reload()  # a version published since by another process (minigiant index --watch)
+        return qa
 
     def warm_up(self) -> None:
         """Load the default models before the first visitor asks, if there is an index yet."""
