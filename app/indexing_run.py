@@ -61,6 +61,7 @@ def ray_pipeline(settings: Settings, embedder: Embedder, address: str) -> FilePi
         flush_chunks=options.flush_chunks,
         address=address,
         progress=options.progress,
+        ocr=options.ocr,
     )
 
 

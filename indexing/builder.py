@@ -18,6 +18,7 @@ from indexing.embedding import Embedder
 from indexing.errors import IndexStateError, MinigiantError
 from indexing.index_dir import SQLITE_NAME, IndexDir
 from indexing.loaders import discover
+from indexing.ocr import OcrOptions
 from indexing.pipeline import FilePipeline, LocalPipeline, PreparedBatch
 from indexing.store import ChunkStore, FileRecord
 from indexing.vectors import VectorIndex
@@ -35,6 +36,7 @@ class BuildOptions(BaseModel):
     pq_bytes: int = Field(0, ge=0)
     flush_chunks: int = Field(1024, ge=1)
     progress: bool = True
+    ocr: OcrOptions = OcrOptions()  # scanned PDF pages (not part of the index's identity)
 
     @model_validator(mode="after")
     def _overlap_fits(self) -> BuildOptions:
@@ -89,7 +91,7 @@ class IndexBuilder:
         self.options = options
         self.chunker = Chunker(embedder.tokenizer, options.chunk_tokens, options.overlap_tokens)
         self.pipeline = pipeline or LocalPipeline(
-            embedder, self.chunker, options.flush_chunks, options.progress
+            embedder, self.chunker, options.flush_chunks, options.progress, options.ocr
         )
 
     def build_meta(self) -> dict[str, object]:

@@ -22,6 +22,7 @@ class Document:
     # where each page starts in `text` (page 1 at the first offset), for files that have
     # pages (PDF); empty for those that do not
     page_starts: tuple[int, ...] = ()
+    ocr_pages: tuple[int, ...] = ()  # pages (from 1) whose text came from OCR of a scan
 
 
 def pages_of(page_starts: Sequence[int], start: int, end: int) -> tuple[int, int] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -22,10 +23,14 @@ from indexing.extract import (
     tidy,
 )
 from indexing.mail_formats import load_eml, load_mbox
+from indexing.ocr import OcrOptions, read_pages, unavailable
 from indexing.office_formats import load_csv, load_docx, load_pptx, load_xlsx
 
 log = logging.getLogger(__name__)
 
+# a page with fewer words than this in its text layer is treated as a scan (page numbers and
+# running heads survive in many scanned PDFs)
+_MIN_TEXT_LAYER_WORDS = 5
 _MD_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _MD_HEADING = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 # reStructuredText: a title is a line under (and maybe over) a line of one punctuation mark
@@ -52,7 +57,8 @@ def load_html(path: Path) -> list[Document]:
     return one_document(path, title, text)
 
 
-def load_pdf(path: Path) -> list[Document]:
+def load_pdf(path: Path, ocr: OcrOptions | None = None) -> list[Document]:
+    """Pages from the text layer; pages without one (scans) by OCR where it is available."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -66,9 +72,24 @@ def load_pdf(path: Path) -> list[Document]:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise SkipFile(f"corrupt PDF ({type(exc).__name__}: {exc})") from exc
+    blank = [i for i, page in enumerate(pages) if len(page.split()) < _MIN_TEXT_LAYER_WORDS]
+    read_by_ocr: list[int] = []
+    if blank:
+        options = ocr or OcrOptions()
+        reason = unavailable(options)
+        if reason is None:
+            for i, text in read_pages(path, blank, options).items():
+                if text.strip():
+                    pages[i] = text
+                    read_by_ocr.append(i + 1)
+        elif len(blank) == len(pages):
+            raise SkipFile(f"PDF has no text layer (scanned?) and {reason}")
+        else:
+            log.warning("%s: %d page(s) without text left out: %s", path, len(blank), reason)
     if not any(p.strip() for p in pages):
-        raise SkipFile("PDF has no extractable text (scanned images?)")
-    return [paged_document(path, str(meta_title) or path.stem, pages)]
+        raise SkipFile("PDF has no text, not even by OCR")
+    document = paged_document(path, str(meta_title) or path.stem, pages)
+    return [dataclasses.replace(document, ocr_pages=tuple(read_by_ocr))]
 
 
 def load_beir_jsonl(path: Path) -> list[Document]:
@@ -117,15 +138,16 @@ LOADERS: dict[str, Callable[[Path], list[Document]]] = {
 }
 
 
-def load_file(path: Path) -> list[Document]:
-    """Load one file by its suffix; raises SkipFile naming the reason for anything unusable."""
+def load_file(path: Path, ocr: OcrOptions | None = None) -> list[Document]:
+    """Load one file by its suffix; raises SkipFile naming the reason for anything unusable.
+    `ocr`: how to read scanned PDF pages (default OcrOptions())."""
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise SkipFile(f"unsupported file type {path.suffix or '(none)'!r}")
     try:
         if path.stat().st_size == 0:
             raise SkipFile("empty file")
-        return loader(path)
+        return load_pdf(path, ocr) if loader is load_pdf else loader(path)
     except PermissionError as exc:
         raise SkipFile("permission denied") from exc
     except SkipFile:

@@ -22,6 +22,7 @@ from indexing.documents import Chunk, Document, titled
 from indexing.embedding import Embedder
 from indexing.errors import SkipFile
 from indexing.loaders import load_file
+from indexing.ocr import OcrOptions
 from indexing.store import FileRecord
 
 
@@ -53,9 +54,11 @@ class FilePipeline(Protocol):
     def prepare(self, files: Sequence[tuple[Path, str]]) -> Iterator[PreparedBatch]: ...
 
 
-def prepare_file(path: Path, sha: str, chunker: Chunker) -> PreparedFile:
+def prepare_file(
+    path: Path, sha: str, chunker: Chunker, ocr: OcrOptions | None = None
+) -> PreparedFile:
     """Load and chunk one file; raises SkipFile with the reason when it cannot be indexed."""
-    documents = load_file(path)
+    documents = load_file(path, ocr)
     return PreparedFile(
         FileRecord(str(path), sha, path.stat().st_size),
         documents,
@@ -71,18 +74,26 @@ def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk], progress: bool) ->
 class LocalPipeline:
     """Load, chunk and embed in this process, `flush_chunks` chunks per batch."""
 
-    def __init__(self, embedder: Embedder, chunker: Chunker, flush_chunks: int, progress: bool):
+    def __init__(
+        self,
+        embedder: Embedder,
+        chunker: Chunker,
+        flush_chunks: int,
+        progress: bool,
+        ocr: OcrOptions | None = None,
+    ):
         self.embedder = embedder
         self.chunker = chunker
         self.flush_chunks = flush_chunks
         self.progress = progress
+        self.ocr = ocr
 
     def prepare(self, files: Sequence[tuple[Path, str]]) -> Iterator[PreparedBatch]:
         batch, pending = PreparedBatch(), 0
         with tqdm(total=len(files), desc="loading", unit="file", disable=not self.progress) as bar:
             for path, sha in files:
                 try:
-                    prepared = prepare_file(path, sha, self.chunker)
+                    prepared = prepare_file(path, sha, self.chunker, self.ocr)
                     batch.files.append(prepared)
                     pending += len(prepared.flat_chunks())
                 except SkipFile as exc:

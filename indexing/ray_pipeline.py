@@ -28,6 +28,7 @@ from indexing.chunking import Chunker
 from indexing.documents import Chunk, Document
 from indexing.embedding import Embedder, EmbedderSettings
 from indexing.errors import MinigiantError, SkipFile
+from indexing.ocr import OcrOptions
 from indexing.pipeline import PreparedBatch, PreparedFile, embed_chunks, prepare_file
 from indexing.store import FileRecord
 
@@ -52,16 +53,23 @@ def import_ray() -> Any:
 class _LoadAndChunk:
     """Ray actor: files -> one row per document with its chunks (JSON), or a skip reason."""
 
-    def __init__(self, embedder: dict[str, Any], chunk_tokens: int, overlap_tokens: int):
+    def __init__(
+        self,
+        embedder: dict[str, Any],
+        chunk_tokens: int,
+        overlap_tokens: int,
+        ocr: dict[str, Any] | None = None,
+    ):
         tokenizer = Embedder(**{**embedder, "device": "cpu"}).tokenizer
         self.chunker = Chunker(tokenizer, chunk_tokens, overlap_tokens)
+        self.ocr = OcrOptions(**(ocr or {}))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         columns = ("path", "sha", "size", "docs", "position", "document", "skip")
         out: dict[str, list[Any]] = {k: [] for k in columns}
         for path, sha in zip(batch["path"], batch["sha"], strict=True):
             try:
-                prepared = prepare_file(Path(path), str(sha), self.chunker)
+                prepared = prepare_file(Path(path), str(sha), self.chunker, self.ocr)
             except SkipFile as exc:
                 rows = [(0, "", str(exc))]
             else:
@@ -95,6 +103,12 @@ class _Embed:
             dtype=object,
         )
         return batch
+
+
+def _document(fields: dict[str, Any]) -> Document:
+    """A Document from its JSON fields (JSON gives lists where the record holds tuples)."""
+    pages = {k: tuple(fields.get(k) or ()) for k in ("page_starts", "ocr_pages")}
+    return Document(**{**fields, **pages})
 
 
 def _document_json(document: Document, chunks: list[Chunk]) -> str:
@@ -132,8 +146,10 @@ class RayPipeline:
         flush_chunks: int = 1024,
         address: str = LOCAL,
         progress: bool = True,
+        ocr: OcrOptions | None = None,
     ):
         self.ray = import_ray()
+        self.ocr = ocr or OcrOptions()
         self.embedder = embedder
         self.dimension = dimension
         self.chunk_tokens = chunk_tokens
@@ -178,6 +194,7 @@ class RayPipeline:
                     "embedder": settings,
                     "chunk_tokens": self.chunk_tokens,
                     "overlap_tokens": self.overlap_tokens,
+                    "ocr": self.ocr.model_dump(),
                 },
                 num_cpus=1,
             )
@@ -236,7 +253,7 @@ class RayPipeline:
         data = json.loads(row["document"])
         vectors = np.frombuffer(row["vectors"], dtype=np.float32).reshape(-1, self.dimension)
         chunks = [Chunk(**c) for c in data["chunks"]]
-        return int(row["position"]), Document(**data["document"]), chunks, vectors
+        return int(row["position"]), _document(data["document"]), chunks, vectors
 
 
 def _finished(batch: PreparedBatch, vectors: list[np.ndarray], started: float) -> PreparedBatch:

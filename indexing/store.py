@@ -16,9 +16,10 @@ import sqlite_utils
 
 from indexing.documents import Chunk, Document, pages_of
 
-# 2: documents.page_starts (JSON list of page offsets, or NULL); version-1 files are
-# upgraded when a new version is written and read as page-less until then
+# 2: documents.page_starts and documents.ocr_pages (JSON lists, or NULL); version-1 files
+# are upgraded when a new version is written and read as page-less until then
 SCHEMA_VERSION = 2
+_PAGE_COLUMNS = ("page_starts", "ocr_pages")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,22 @@ class StoredChunk:
     start: int
     end: int
     pages: tuple[int, int] | None = None  # first and last page, for documents with pages
+    ocr: bool = False  # text of a scanned page, read by OCR
+
+
+def _json_or_null(values: tuple[int, ...]) -> str | None:
+    return json.dumps(list(values)) if values else None
+
+
+def _page_facts(
+    start: int, end: int, page_starts: str | None, ocr_pages: str | None
+) -> tuple[tuple[int, int] | None, bool]:
+    """A chunk's first and last page, and whether any of them was read by OCR."""
+    if not page_starts:
+        return None, False
+    pages = pages_of(json.loads(page_starts), start, end)
+    scanned = set(json.loads(ocr_pages or "[]"))
+    return pages, pages is not None and any(p in scanned for p in range(pages[0], pages[1] + 1))
 
 
 @dataclass(frozen=True)
@@ -59,14 +76,16 @@ class ChunkStore:
         self.db = sqlite_utils.Database(conn)
         if not readonly:
             self._create_schema()
-        self._paged = "page_starts" in self.db["documents"].columns_dict
+        self._paged = set(_PAGE_COLUMNS) <= set(self.db["documents"].columns_dict)
 
     def _create_schema(self) -> None:
         db = self.db
         if "files" in db.table_names():
-            if "page_starts" not in db["documents"].columns_dict:
+            missing = [c for c in _PAGE_COLUMNS if c not in db["documents"].columns_dict]
+            if missing:
                 with db.conn:
-                    db["documents"].add_column("page_starts", str)
+                    for column in missing:
+                        db["documents"].add_column(column, str)
                     self.set_meta({"schema_version": SCHEMA_VERSION})
             return
         with db.conn:
@@ -79,6 +98,7 @@ class ChunkStore:
                     "title": str,
                     "text": str,
                     "page_starts": str,
+                    "ocr_pages": str,
                 },
                 pk="id",
                 foreign_keys=[("file", "files", "path")],
@@ -136,9 +156,16 @@ class ChunkStore:
         for record, documents, chunks in files:
             file_rows.append((record.path, record.sha256, record.size))
             for document, doc_chunks in zip(documents, chunks, strict=True):
-                pages = json.dumps(list(document.page_starts)) if document.page_starts else None
                 doc_rows.append(
-                    (next_doc, document.uri, record.path, document.title, document.text, pages)
+                    (
+                        next_doc,
+                        document.uri,
+                        record.path,
+                        document.title,
+                        document.text,
+                        _json_or_null(document.page_starts),
+                        _json_or_null(document.ocr_pages),
+                    )
                 )
                 for chunk in doc_chunks:
                     chunk_rows.append(
@@ -156,8 +183,8 @@ class ChunkStore:
                 next_doc += 1
         conn.executemany("INSERT INTO files (path, sha256, size) VALUES (?, ?, ?)", file_rows)
         conn.executemany(
-            "INSERT INTO documents (id, uri, file, title, text, page_starts) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO documents (id, uri, file, title, text, page_starts, ocr_pages) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             doc_rows,
         )
         conn.executemany(
@@ -192,19 +219,14 @@ class ChunkStore:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        pages = "documents.page_starts" if self._paged else "NULL"
+        pages = "documents.page_starts, documents.ocr_pages" if self._paged else "NULL, NULL"
         rows = self.db.execute(
             "SELECT chunks.id, documents.uri, documents.file, chunks.title, chunks.text, "
             f"chunks.start, chunks.end, {pages} FROM chunks "
             f"JOIN documents ON chunks.doc_id = documents.id WHERE chunks.id IN ({marks})",
             ids,
         ).fetchall()
-        return {
-            row[0]: StoredChunk(
-                *row[:7], pages_of(json.loads(row[7]), row[5], row[6]) if row[7] else None
-            )
-            for row in rows
-        }
+        return {row[0]: StoredChunk(*row[:7], *_page_facts(*row[5:9])) for row in rows}
 
     def document_text(self, uri: str) -> str | None:
         row = self.db.execute("SELECT text FROM documents WHERE uri = ?", [uri]).fetchone()

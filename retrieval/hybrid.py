@@ -125,6 +125,7 @@ class HybridRetriever:
                     chunk.end,
                     scores,
                     pages=chunk.pages,
+                    ocr=chunk.ocr,
                 )
             )
         timings["retrieve"] = time.perf_counter() - started

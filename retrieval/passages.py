@@ -25,12 +25,15 @@ class Passage:
     read: str | None = None
     spans: list[tuple[int, int]] | None = None
     pages: tuple[int, int] | None = None  # first and last page, for documents with pages
+    ocr: bool = False  # read by OCR from a scanned page: the text may hold misreadings
 
     @property
     def where(self) -> str:
-        """The file's name and, for documents with pages, the page: "report.pdf, p. 7"."""
+        """The file's name and, for documents with pages, the page: "report.pdf, p. 7", and
+        "(OCR)" when the text was read from a scan."""
         name = Path(self.source).name
-        return f"{name}, {page_label(self.pages)}" if self.pages else name
+        where = f"{name}, {page_label(self.pages)}" if self.pages else name
+        return f"{where} (OCR)" if self.ocr else where
 
     @property
     def read_text(self) -> str:
