@@ -106,7 +106,7 @@ def test_epub_chapters_in_reading_order(tmp_path: Path) -> None:
     assert document.text.index("lit the lamp") < document.text.index("storm broke")
 
 
-def _message(subject: str, body: str, html: bool = False) -> EmailMessage:
+def mail_message(subject: str, body: str, html: bool = False) -> EmailMessage:
     message = EmailMessage()
     message["From"] = "Petra Lindqvist <petra@example.org>"
     message["To"] = "survey@example.org"
@@ -118,7 +118,7 @@ def _message(subject: str, body: str, html: bool = False) -> EmailMessage:
 
 def test_eml_keeps_its_headers_above_the_body(tmp_path: Path) -> None:
     path = tmp_path / "note.eml"
-    path.write_bytes(bytes(_message("Glacier survey", "The glacier retreated 212 metres.")))
+    path.write_bytes(bytes(mail_message("Glacier survey", "The glacier retreated 212 metres.")))
     [document] = load_file(path)
     assert document.title == "Glacier survey"
     assert document.text.startswith("From: Petra Lindqvist <petra@example.org>\nTo: ")
@@ -128,8 +128,9 @@ def test_eml_keeps_its_headers_above_the_body(tmp_path: Path) -> None:
 def test_mbox_messages_are_documents_and_html_bodies_are_text(tmp_path: Path) -> None:
     path = tmp_path / "inbox.mbox"
     box = mailbox.mbox(path)
-    box.add(_message("First", "The ferry is late."))
-    box.add(_message("Second", "<p>The <b>pier</b> opens in May.</p><script>x()</script>", True))
+    box.add(mail_message("First", "The ferry is late."))
+    html = "<p>The <b>pier</b> opens in May.</p><script>x()</script>"
+    box.add(mail_message("Second", html, True))
     box.flush()
     box.close()
     first, second = load_file(path)
