@@ -64,15 +64,20 @@ def _build(folder: Path, root: Path, embedder: Embedder) -> None:
     IndexBuilder(IndexDir(root), embedder, options).run([folder])
 
 
-def test_retrieved_passages_and_cited_sources_name_the_page(
-    tmp_path: Path, embedder: Embedder
-) -> None:
+def _coast_index(tmp_path: Path, embedder: Embedder) -> Path:
+    """An index of the three-page coast.pdf."""
     folder = tmp_path / "docs"
     folder.mkdir()
     write_paged_pdf(folder / "coast.pdf", PAGES)
     root = tmp_path / "idx"
     _build(folder, root, embedder)
-    qa = QA(Settings(index=root))
+    return root
+
+
+def test_retrieved_passages_and_cited_sources_name_the_page(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    qa = QA(Settings(index=_coast_index(tmp_path, embedder)))
     [top, *_] = qa.retrieve("How many geese winter in the Kallum salt marsh?", top_n=1)
     # a chunk that starts in the overlap with the page before spans both
     assert top.where in ("coast.pdf, p. 3", "coast.pdf, pp. 2-3")
@@ -94,6 +99,7 @@ def test_an_index_from_before_pages_still_answers_and_upgrades(
     sqlite_path = IndexDir(root).current().sqlite_path
     with sqlite3.connect(sqlite_path) as db:  # as schema version 1 wrote it
         db.execute("ALTER TABLE documents DROP COLUMN page_starts")
+        db.execute("ALTER TABLE documents DROP COLUMN ocr_pages")
     [passage] = QA(Settings(index=root)).retrieve("When does the Orvane ferry leave?", top_n=1)
     assert passage.pages is None and passage.where == "one.pdf"
 
@@ -106,12 +112,7 @@ def test_an_index_from_before_pages_still_answers_and_upgrades(
 def test_the_web_panel_shows_the_cited_pages_text(tmp_path: Path, embedder: Embedder) -> None:
     from app.web.service import WebService
 
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    write_paged_pdf(folder / "coast.pdf", PAGES)
-    root = tmp_path / "idx"
-    _build(folder, root, embedder)
-    service = WebService(Settings(index=root))
+    service = WebService(Settings(index=_coast_index(tmp_path, embedder)))
     [top] = service.qa().retrieve("How many geese winter in the Kallum salt marsh?", top_n=1)
     before, text, after = service.passage_context(top)
     shown = before + text + after
