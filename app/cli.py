@@ -195,7 +195,8 @@ def serve(
         str | None, typer.Option(help="Require a login, as user:password (web.auth).")
     ] = None,
 ) -> None:
-    """Start the web chat: ask with cited sources, upload documents, change settings."""
+    """Start the web chat (ask with cited sources, upload documents, change settings) and the
+    OpenAI-compatible API at /v1 on the same port."""
     from app.web.server import serve as serve_web
 
     settings = load_settings(index)
