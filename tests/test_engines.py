@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from app import QA, Settings
+from generation.condense import Turn, rewrite_messages
 from generation.engines import GeneratorSettings, make_generator
 from generation.engines.local_server import free_port, llama_server
 from generation.engines.lookup_decoding import draft
@@ -93,7 +94,25 @@ def test_lookup_decoding_and_the_reused_cache_change_no_answer() -> None:
         drafted = "".join(lookup.stream(messages, 40, 0.0, usage))
         assert drafted == "".join(plain.stream(messages, 40, 0.0)), name
         assert usage["prompt_tokens"] > 100 and 0 < usage["completion_tokens"] <= 40
-    assert lookup._cached_ids  # the second question started from the first one's cache
+    assert lookup._caches.prompts  # the second question started from the first one's cache
+
+
+@pytest.mark.slow
+def test_a_rewrite_between_two_answers_keeps_the_answer_prefix_cached() -> None:
+    settings = GeneratorSettings(engine="transformers", model=GGUF, device="cpu", dtype="float32")
+    generator = make_generator(settings)
+    answers = [
+        build_messages(question, [passage(text, title)])
+        for title, text, question in (FACTS["notes.txt"], FACTS["guide.md"])
+    ]
+    "".join(generator.stream(answers[0], 5, 0.0))
+    rewrite = rewrite_messages("and then?", [Turn("user", FACTS["notes.txt"][2])])
+    "".join(generator.stream(rewrite, 5, 0.0))
+    ids = generator._prompt_ids(answers[1])
+    shared = generator._prompt_ids(answers[0])
+    prefix = next(i for i, (a, b) in enumerate(zip(ids, shared, strict=False)) if a != b)
+    cache, _ = generator._caches.take(ids)
+    assert prefix > 200 and cache is not None and cache.get_seq_length() == prefix
 
 
 @pytest.mark.slow
@@ -107,7 +126,7 @@ def test_the_doubt_probe_leaves_the_answer_unchanged_and_can_abstain(built_index
     messages = build_messages(question, [passage(text, title)])
     doubt = probed.opening_probability(messages, ABSTAIN)
     assert 0.0 < doubt < 1.0
-    assert probed._cached_ids  # the prompt is in the cache
+    assert probed._caches.prompts  # the prompt is in the cache
     assert "".join(probed.stream(messages, 30, 0.0)) == "".join(plain.stream(messages, 30, 0.0))
 
     always = settings.model_copy(update={"abstain_above": 1e-12})

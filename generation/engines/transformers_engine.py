@@ -2,8 +2,9 @@
 
 A GGUF file is dequantised once (slow: about a minute for 1.5B parameters) and the result is
 cached beside the model cache in that precision, so later loads take seconds. Between
-questions the engine keeps the key/value cache of the previous prompt and reuses its longest
-common prefix, as llama.cpp does: the instructions and the worked example are read once.
+questions the engine keeps the key/value caches of the last two prompts and starts from the
+one sharing the longest prefix (prompt_cache.py), as llama.cpp does with one: the instructions
+and the worked examples are read once, even with a follow-up rewrite between two answers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from generation.engines.base import GeneratorSettings, Messages
 from generation.engines.lookup_decoding import greedy_with_lookup
+from generation.engines.prompt_cache import PromptCaches
 from indexing.assembled import model_cache
 from indexing.embedding import best_device
 from indexing.kernels import best_precision, torch_dtype
@@ -36,9 +38,7 @@ class TransformersGenerator:
         key = ("transformers", path, gguf or "", self.device, self.precision)
         self.tokenizer, self.model = load_once(key, setting, lambda: self._load(path, gguf))
         self._lock = threading.Lock()
-        self._cache = None  # key/value cache of the last greedy prompt (and its answer)
-        self._cached_ids: list[int] = []
-        self._next: int | None = None  # the greedy token after _cached_ids, when known
+        self._caches = PromptCaches()  # of the last greedy prompts (and their answers)
         self._stop = _stop_tokens(self.tokenizer, self.model)
 
     def _load(self, path: str, gguf: str | None):
@@ -71,13 +71,13 @@ class TransformersGenerator:
         ids = self._prompt_ids(messages)
         first = self.tokenizer(opening, add_special_tokens=False)["input_ids"][0]
         with self._lock, torch.inference_mode():
-            cache = self._reusable_cache(ids) or DynamicCache(config=self.model.config)
-            self._cache, self._cached_ids = None, []
+            cache, _ = self._caches.take(ids)
+            cache = cache or DynamicCache(config=self.model.config)
             unread = torch.tensor([ids[cache.get_seq_length() :]], device=self.model.device)
             out = self.model(input_ids=unread, cache=cache, use_cache=True, logits_to_keep=1)
             logits = out.logits[0, -1].float()
             # the answer that follows starts from this token without reading the prompt again
-            self._cache, self._cached_ids, self._next = cache, ids, int(logits.argmax())
+            self._caches.put(ids, cache, int(logits.argmax()))
         return float(torch.softmax(logits, -1)[first])
 
     def stream(
@@ -101,10 +101,8 @@ class TransformersGenerator:
         """Our prompt-lookup loop (lookup_decoding.py), starting from the reusable cache."""
         from transformers import DynamicCache
 
-        first = self._next if self._cached_ids == ids else None
-        cache = self._cache if first is not None else self._reusable_cache(ids)
+        cache, first = self._caches.take(ids)  # out of the pool until this answer is through
         cache = cache or DynamicCache(config=self.model.config)
-        self._cache, self._cached_ids, self._next = None, [], None  # until this answer is through
         tokens = list(ids)
         text = ""
         lookup = self.settings.prompt_lookup_tokens
@@ -121,7 +119,7 @@ class TransformersGenerator:
             yield decoded[len(text) :]
         kept = min(cache.get_seq_length(), len(tokens))
         cache.crop(kept - cache.get_seq_length())
-        self._cache, self._cached_ids = cache, tokens[:kept]
+        self._caches.put(tokens[:kept], cache)
         return len(tokens) - len(ids)
 
     def _sampled(self, ids: list[int], max_tokens: int, temperature: float) -> Iterator[str]:
@@ -162,24 +160,6 @@ class TransformersGenerator:
         except Exception as exc:  # handed to the streaming thread, which raises it
             result["error"] = exc
             kwargs["streamer"].end()
-
-    def _reusable_cache(self, ids: list[int]):
-        """The last cache cut to the prefix it shares with `ids` (at least one token left to
-        read), or None for a fresh one."""
-        if self._cache is None or not hasattr(self._cache, "crop"):
-            return None
-        shared = 0
-        for a, b in zip(self._cached_ids, ids, strict=False):
-            if a != b:
-                break
-            shared += 1
-        cached = self._cache.get_seq_length()
-        shared = min(shared, len(ids) - 1, cached)
-        if shared < 16:
-            return None
-        self._cache.crop(shared - cached)  # a negative count: tokens removed from the end
-        log.debug("reusing %d of %d prompt tokens from the last cache", shared, len(ids))
-        return self._cache
 
 
 def _stop_tokens(tokenizer, model) -> set[int]:
