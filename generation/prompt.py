@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from generation.condense import Turn
-from generation.sentences import CONTROL_TOKEN
+from generation.sentences import CONTROL_TOKEN, sentence_spans
 from retrieval.passages import Passage
 
 ABSTAIN = "I don't know."
@@ -50,6 +50,15 @@ _EXAMPLES = [
 
 _WRAPPER_TAG = re.compile(r"<(/?)(sources)\b", re.IGNORECASE)
 _ABSTAIN = re.compile(r"^\W*i\s+(don'?t|do\s+not)\s+know\b", re.IGNORECASE)
+_SOURCES_SILENT = re.compile(
+    r"\b(not|n't|no)\b[^.]{0,40}\b(specified|mentioned|provided|given|stated|found|contained|"
+    r"included|information|answer)\b[^.]{0,30}\b(in|by|from)\s+(the\s+)?"
+    r"(given\s+|provided\s+|available\s+|numbered\s+)?(sources?|passages?|context|documents?)\b"
+    r"|\b(sources?|passages?|context|documents?)\s+(do|does|did)\s*(not|n't)\s+"
+    r"(contain|mention|say|specify|include|provide|give|state|answer)\b",
+    re.IGNORECASE,
+)
+_MARKERS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
 
 
 def _as_data(text: str) -> str:
@@ -107,4 +116,9 @@ def fit_to_context(passages: Sequence[Passage], prompt_tokens: int) -> list[Pass
 
 
 def is_abstention(answer: str) -> bool:
-    return bool(_ABSTAIN.match(answer))
+    """The prescribed "I don't know", or an answer that is one sentence saying the sources
+    do not hold the answer ("The population is not specified in the given sources.")."""
+    if _ABSTAIN.match(answer):
+        return True
+    text = _MARKERS.sub("", answer).strip()
+    return len(sentence_spans(text)) == 1 and bool(_SOURCES_SILENT.search(text))

@@ -52,3 +52,15 @@ def test_abstention_detection() -> None:
     assert is_abstention("I don't know.")
     assert is_abstention("I do not know the answer")
     assert not is_abstention("I know that Paris is the capital [1].")
+    for silent in (
+        "The population of the country in question is not specified in the given sources.",
+        "The sources do not contain information about the fee [1].",
+        "There is no information about the release date in the provided passages.",
+    ):
+        assert is_abstention(silent), silent
+    for answer in (
+        "The pier is 300 m long [1]. Its age is not specified in the sources.",
+        "The form was not provided by the applicant [2].",
+        "Nothing is stored in the documents folder [1].",
+    ):
+        assert not is_abstention(answer), answer
