@@ -23,9 +23,9 @@ from common import print_result, setup_logging
 from app.eval.datasets import data_root, load_squad, sample
 from app.eval.indexes import ensure_index, write_corpus
 from app.eval.metrics import contains_answer, token_f1
-from app.eval.qa_eval import without_markers
 from app.qa import QA
 from app.settings import Settings
+from generation.citations import without_markers
 from indexing.models import resolve_model
 
 RAG_PROMPT = (

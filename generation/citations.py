@@ -9,6 +9,7 @@ _CITATION = re.compile(r"(?:\s|(?<![\w)]))\[(\d{1,3}(?:\s?[,;]\s?\d{1,3}){0,9})\
 _OPEN_CITATION = re.compile(r"\[[\d\s,;]*")
 _DECIDES_NEXT = re.compile(r"[\w)\s]")  # a "[" after these is code, or takes the space along
 _MAX_PENDING = 64  # longer than any text _CITATION can match: emit it as plain text
+_MARKERS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
 
 
 def _rewrite(match: re.Match[str], n_passages: int) -> str:
@@ -23,6 +24,12 @@ def _rewrite(match: re.Match[str], n_passages: int) -> str:
 def clean_citations(text: str, n_passages: int) -> str:
     """Drop numbers that name no passage; a bracket left empty disappears with its space."""
     return _CITATION.sub(lambda m: _rewrite(m, n_passages), text)
+
+
+def without_markers(text: str) -> str:
+    """Answer text without its [n] markers: for scoring it against reference answers, for
+    judging what it says, and for reading it back as an earlier turn of a conversation."""
+    return _MARKERS.sub("", text).strip()
 
 
 def cited_numbers(text: str) -> list[int]:

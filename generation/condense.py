@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from generation.citations import without_markers
 from generation.engines import Generator
 
 Role = Literal["user", "assistant"]
@@ -28,7 +29,6 @@ class Turn:
     content: str
 
 
-_MARKER = re.compile(r"\s?\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
 # words that refer to something said before, and openings that continue a conversation
 _POINTS_BACK = re.compile(
     r"\b(it|its|it's|itself|they|them|their|theirs|themselves|this|that|these|those|he|him|"
@@ -115,7 +115,7 @@ def recent(turns: Sequence[Turn], settings: ConversationSettings) -> list[Turn]:
     kept = list(turns)[-settings.turns :] if settings.turns else []
     out = []
     for turn in kept:
-        text = " ".join(_MARKER.sub("", turn.content).split())
+        text = " ".join(without_markers(turn.content).split())
         if len(text) > settings.turn_chars:
             text = text[: settings.turn_chars - 1].rstrip() + "…"
         out.append(Turn(turn.role, text))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from generation.citations import without_markers
 from generation.condense import Turn
 from generation.sentences import CONTROL_TOKEN, sentence_spans
 from retrieval.passages import Passage
@@ -58,7 +59,6 @@ _SOURCES_SILENT = re.compile(
     r"(contain|mention|say|specify|include|provide|give|state|answer)\b",
     re.IGNORECASE,
 )
-_MARKERS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
 
 
 def _as_data(text: str) -> str:
@@ -120,5 +120,5 @@ def is_abstention(answer: str) -> bool:
     do not hold the answer ("The population is not specified in the given sources.")."""
     if _ABSTAIN.match(answer):
         return True
-    text = _MARKERS.sub("", answer).strip()
+    text = without_markers(answer)
     return len(sentence_spans(text)) == 1 and bool(_SOURCES_SILENT.search(text))

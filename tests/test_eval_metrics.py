@@ -23,8 +23,9 @@ from app.eval.metrics import (
     ranked_to_run,
     token_f1,
 )
-from app.eval.qa_eval import answer_verdict, without_markers
+from app.eval.qa_eval import answer_verdict
 from app.eval.report import format_table
+from generation.citations import without_markers
 
 DATA = data_root()
 needs_data = pytest.mark.skipif(not (DATA / "scifact").exists(), reason=f"no data at {DATA}")

@@ -17,9 +17,10 @@ from tqdm import tqdm
 from app.eval.datasets import ConversationTask, doc_id_of, sample
 from app.eval.indexes import ensure_index, write_corpus
 from app.eval.metrics import token_f1
-from app.eval.qa_eval import peak_memory_gib, without_markers
+from app.eval.qa_eval import peak_memory_gib
 from app.qa import QA
 from app.settings import Settings
+from generation.citations import without_markers
 from generation.condense import Condenser, turns_from
 
 REWRITES = ("off", "concat", "auto", "always")

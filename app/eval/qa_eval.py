@@ -14,10 +14,10 @@ from app.eval.indexes import ensure_index, write_corpus
 from app.eval.metrics import contains_answer, exact_match, token_f1
 from app.qa import QA, Answer
 from app.settings import Settings
+from generation.citations import without_markers
 
 log = logging.getLogger(__name__)
 
-_MARKERS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
 _VERDICT = re.compile(r"\b(yes|no|true|false)\b", re.IGNORECASE)
 _VERDICT_WORDS = {"yes": "yes", "true": "yes", "no": "no", "false": "no"}
 
@@ -26,11 +26,6 @@ def answer_verdict(text: str) -> str | None:
     """The first yes/no (or true/false) word of an answer; None when it gives neither."""
     match = _VERDICT.search(text)
     return _VERDICT_WORDS[match.group(1).lower()] if match else None
-
-
-def without_markers(text: str) -> str:
-    """Answer text without its [n] markers, which would count as tokens in EM and F1."""
-    return _MARKERS.sub("", text).strip()
 
 
 @dataclass
