@@ -189,16 +189,6 @@ class QA:
         assert stream.answer is not None
         return stream.answer
 
-    def standalone(self, question: str, history: History | None = None) -> str:
-        """The question as retrieval should read it, after the conversation in `history`
-        (OpenAI-style messages, oldest first; settings.conversation decides how)."""
-        turns = turns_from(history)
-        if not turns:
-            return self._checked(question)
-        if self._condenser is None:
-            self._condenser = Condenser(self.generator, self.settings.conversation)
-        return self._condenser.standalone(self._checked(question), turns)
-
     def ask_stream(
         self,
         question: str,
@@ -220,9 +210,13 @@ class QA:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         turns = turns_from(history)
-        asked = self.standalone(question, turns)
+        asked = question
         if turns:
+            if self._condenser is None:  # the generator is loaded on first use
+                self._condenser = Condenser(self.generator, self.settings.conversation)
+            asked = self._condenser.standalone(question, turns)
             timings["condense"] = time.perf_counter() - started
+        standalone = asked if asked != question else None
         earlier = recent(turns, self.settings.conversation)
         retriever = self.retriever  # one version for the whole question, even across reload()
         passages = retriever.retrieve(asked, top_n=top_n, rerank=rerank, timings=timings)
@@ -260,11 +254,11 @@ class QA:
                 usage=run.usage,
                 retrieved=retrieved,
                 doubt=run.doubt,
-                standalone=asked if asked != question else None,
+                standalone=standalone,
                 history_turns=len(earlier),
             )
 
-        return AnswerStream(pieces(), finish, asked if asked != question else None)
+        return AnswerStream(pieces(), finish, standalone)
 
     def pruned(
         self, question: str, passages: list[Passage], timings: dict[str, float]
