@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from app.qa import QA
 from app.render import sources_text
+from generation.condense import continued
 from indexing.errors import MinigiantError
 
 HELP = "Ask about your documents. /new starts a new conversation, /quit (or Ctrl-D) leaves."
-KEEP_TURNS = 40  # messages kept; settings.conversation.turns decides how many are read
 
 
 def run_chat(qa: QA, read: Callable[[str], str], write: Callable[[str], None]) -> None:
@@ -42,8 +42,4 @@ def run_chat(qa: QA, read: Callable[[str], str], write: Callable[[str], None]) -
             continue
         answer = stream.answer
         write("\n\n" + sources_text(answer) + "\n")
-        turns = [
-            *turns,
-            {"role": "user", "content": question},
-            {"role": "assistant", "content": answer.text},
-        ][-KEEP_TURNS:]
+        turns = continued(turns, question, answer.text, qa.settings.conversation)

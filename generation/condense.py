@@ -122,6 +122,15 @@ def recent(turns: Sequence[Turn], settings: ConversationSettings) -> list[Turn]:
     return out
 
 
+def continued(
+    history: Sequence[Mapping[str, str]], question: str, answer: str, settings: ConversationSettings
+) -> list[dict[str, str]]:
+    """The conversation with one more exchange, kept to the messages the next question reads."""
+    messages = [*history, {"role": "user", "content": question}]
+    messages.append({"role": "assistant", "content": answer})
+    return [dict(m) for m in messages[-settings.turns :]] if settings.turns else []
+
+
 def leans_on_conversation(question: str) -> bool:
     """True when the question points back into the conversation or is too short to stand
     alone; such a question is rewritten before retrieval."""

@@ -12,6 +12,7 @@ from generation.condense import (
     Condenser,
     ConversationSettings,
     Turn,
+    continued,
     leans_on_conversation,
     recent,
     turns_from,
@@ -77,6 +78,19 @@ def test_recent_turns_are_cut_and_lose_old_citation_markers() -> None:
         "x" * 59 + "…",
     ]
     assert recent(turns, ConversationSettings(turns=0)) == []
+
+
+def test_a_kept_conversation_holds_what_the_next_question_reads() -> None:
+    answer = "Run the activate script [2]."
+    kept = continued(VENV, "and on Windows?", answer, ConversationSettings())
+    assert kept == [
+        *VENV,
+        {"role": "user", "content": "and on Windows?"},
+        {"role": "assistant", "content": answer},
+    ]
+    three = continued(kept, "why?", "Because.", ConversationSettings(turns=3))
+    assert [m["content"] for m in three] == ["Run the activate script [2].", "why?", "Because."]
+    assert continued(VENV, "q", "a", ConversationSettings(turns=0)) == []
 
 
 def test_the_generator_sees_the_conversation_after_its_worked_examples() -> None:

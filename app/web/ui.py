@@ -19,10 +19,10 @@ import gradio as gr
 from app.render import answer_json
 from app.web import render
 from app.web.service import FileResult, WebService
+from generation.condense import continued
 from indexing.errors import MinigiantError
 
 KEEP_ANSWERS = 50  # per session, for citation clicks on recent answers
-KEEP_TURNS = 40  # messages kept per session; settings.conversation.turns decides what is read
 STATUS_LABEL = {"indexed": "✓ indexed", "unchanged": "= unchanged", "skipped": "✗ skipped"}
 
 
@@ -160,11 +160,7 @@ def build_ui(service: WebService) -> gr.Blocks:
                 render.details_title(answer), render.details_html(answer, answer_id), "done"
             )
             reply["content"] = render.answer_html(answer, answer_id)
-            turns = [
-                *turns,
-                {"role": "user", "content": text},
-                {"role": "assistant", "content": answer.text},
-            ][-KEEP_TURNS:]
+            turns = continued(turns, text, answer.text, settings.conversation)
             yield gr.skip(), history, answers, turns
 
         submitted = question.submit(
