@@ -2,8 +2,9 @@
 
 One `QA` per generator choice (the embedder and reranker inside are loaded once per process
 by `indexing.models.load_once`, so a second choice costs only its own generator). Indexing runs
-one at a time behind a lock; afterwards every `QA` switches to the new version with
-`QA.reload()`, while questions already running finish on the version they started with.
+one at a time behind a lock; every `QA` switches to the newest published version on its next
+use (`qa()` calls `QA.reload()`), whoever published it, while questions already running
+finish on the version they started with.
 """
 
 from __future__ import annotations
@@ -232,7 +233,6 @@ class WebService:
                     results[slot] = FileResult(name, "indexed", "ready to ask about")
                 else:
                     results[slot] = FileResult(name, "unchanged", "already indexed, same content")
-            self._reload()
             return [r for r in results if r is not None]
 
     def remove(self, paths: Sequence[str]) -> BuildReport:
@@ -242,11 +242,4 @@ class WebService:
             for path in paths:
                 if is_inside(Path(path), self.data_dir):
                     Path(path).unlink(missing_ok=True)
-            self._reload()
             return report
-
-    def _reload(self) -> None:
-        with self._qa_lock:
-            qas = list(self._qas.values())
-        for qa in qas:
-            qa.reload()
