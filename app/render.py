@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 from app.qa import Answer
@@ -45,7 +46,9 @@ def _short(text: str, limit: int = 90) -> str:
 
 
 def answer_json(answer: Answer) -> dict[str, object]:
-    return dataclasses.asdict(answer)
+    """The whole answer as plain JSON types (scores may be numpy floats), for --json, the
+    gradio API and the OpenAI endpoint alike."""
+    return json.loads(json.dumps(dataclasses.asdict(answer), default=float))
 
 
 def _folder_bytes(path: Path) -> int:

@@ -161,7 +161,7 @@ class _Completion:
                 }
             ],
             "usage": _usage(answer),
-            "minigiant": _details(answer),
+            "minigiant": answer_json(answer),
         }
 
     def events(self) -> Iterator[str]:
@@ -176,7 +176,7 @@ class _Completion:
                     yield _event(self._chunk({"content": piece}))
             answer = stream.answer
             assert answer is not None
-            last = self._chunk({}, finish="stop") | {"minigiant": _details(answer)}
+            last = self._chunk({}, finish="stop") | {"minigiant": answer_json(answer)}
             if (self.body.stream_options or {}).get("include_usage"):
                 last["usage"] = _usage(answer)
             yield _event(last)
@@ -239,10 +239,6 @@ def _usage(answer: Answer) -> dict[str, int]:
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
     }
-
-
-def _details(answer: Answer) -> dict[str, Any]:
-    return json.loads(json.dumps(answer_json(answer), default=float))
 
 
 def _event(payload: dict[str, Any]) -> str:

@@ -7,7 +7,6 @@ following the indexer's tqdm bars, and `gr.api` endpoints for `gradio_client`.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from html import escape
@@ -288,7 +287,7 @@ def _add_api(service: WebService) -> None:
                 temperature=temperature,
                 history=history,
             )
-        return json.loads(json.dumps(answer_json(answer), default=float))
+        return answer_json(answer)
 
     def documents() -> list:
         """The indexed files: file path, size in bytes, chunks, whether uploaded in the page.
