@@ -22,7 +22,7 @@ from indexing.embedding import Embedder, best_device
 from indexing.kernels import Precision
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
-from retrieval.windows import best_window_scores, half_windows
+from retrieval.windows import best_window_scores, focused_windows, half_windows
 
 # a sentence ends at . ! ? followed by a space or the end (not in "file.py" or "2.7"),
 # keeping citations written after the stop
@@ -38,6 +38,9 @@ class CheckerSettings(BaseModel):
     model: str | None = "minigiant-checker"
     threshold: float | None = Field(None, ge=0.0, le=1.0)  # None: the model's own, else 0.5
     window_words: int = Field(100, ge=16)
+    # a cross-encoder reads only the windows of each passage that share the most rare words
+    # with the sentence (0: all of them): a 700-word article costs what a short one does
+    windows_per_passage: int = Field(3, ge=0)
     batch_size: int = Field(16, ge=1)  # small batches: less padding of short sentences
     device: str | None = None
     # the feature model's sentence embeddings (indexing/kernels.py decides on auto)
@@ -81,7 +84,9 @@ def strip_instructions(text: str) -> str:
 
 
 class CrossEncoderScorer:
-    """Any one-logit cross-encoder; long evidence is windowed and the best window counts."""
+    """A cross-encoder with one logit (P(supported) by sigmoid) or an NLI head (P(supported)
+    is the softmax share of its entailment class); long evidence is windowed and the best
+    window counts."""
 
     def __init__(self, path: str, settings: CheckerSettings, device: str, setting: str):
         self.settings = settings
@@ -90,21 +95,45 @@ class CrossEncoderScorer:
             setting,
             lambda: load_cross_encoder(path, device, 256, setting, precision=settings.dtype),
         )
+        self.supported = supported_label(self.model.model.config.id2label, setting)
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        words = self.settings.window_words
-        return best_window_scores(
-            [[(w, claim) for w in half_windows(evidence, words)] for evidence, claim in pairs],
-            self._predict,
-        )
+        keep = self.settings.windows_per_passage
+        windows = []
+        for evidence, claim in pairs:
+            pieces = half_windows(evidence, self.settings.window_words)
+            if keep and len(pieces) > keep:
+                pieces = focused_windows(claim, [pieces], keep)[0]
+            windows.append([(w, claim) for w in pieces])
+        return best_window_scores(windows, self._predict)
 
     def _predict(self, flat: list[tuple[str, str]]) -> Sequence[float]:
-        return self.model.predict(
+        import torch
+
+        logits = self.model.predict(
             flat,
             batch_size=self.settings.batch_size,
             show_progress_bar=False,
-            activation_fn=_sigmoid(),
+            activation_fn=torch.nn.Identity(),
+            convert_to_tensor=True,
         )
+        if self.supported is None:
+            return torch.sigmoid(logits.float().reshape(-1)).tolist()
+        return torch.softmax(logits.float(), dim=-1)[:, self.supported].tolist()
+
+
+def supported_label(id2label: dict[int, str], setting: str) -> int | None:
+    """The output that means "supported": None for a one-logit model, else the class named
+    entailment or support (NLI cross-encoders order their classes differently)."""
+    if len(id2label) <= 1:
+        return None
+    for index, name in id2label.items():
+        if name.lower().startswith(("entail", "support")):
+            return int(index)
+    raise ValueError(
+        f"{setting}: a checker with several outputs needs one named entailment or supported, "
+        f"not {sorted(id2label.values())}"
+    )
 
 
 def _own_threshold(path: str) -> float:
@@ -174,7 +203,7 @@ class FactChecker:
         return verdicts
 
 
-def _sigmoid():
-    import torch
+def answer_score(verdicts: Sequence[SentenceVerdict]) -> float:
+    """An answer is as well supported as its weakest sentence; an empty one is not."""
+    return min((v.score for v in verdicts), default=0.0)
 
-    return torch.nn.Sigmoid()

@@ -11,9 +11,9 @@ from app.eval.datasets import (
     BeirDataset,
     data_root,
     is_dev,
-    load_pairs,
     load_qa_set,
 )
+from app.eval.factuality_sets import load_factuality_set
 from app.eval.metrics import (
     best_threshold,
     binary_classification,
@@ -108,9 +108,35 @@ def test_claims_use_only_the_dev_split() -> None:
     claims = load_qa_set(DATA / "scifact-claims" / "train.jsonl")
     assert claims.kind == "claims" and claims.items
     assert {i.verdict for i in claims.items} == {"yes", "no"}
-    pairs = load_pairs(DATA / "scifact-claims" / "train.jsonl")
+    pairs = load_factuality_set(DATA / "scifact-claims")
     assert all(is_dev(p.group) for p in pairs)
     assert 0.1 < len({p.group for p in pairs}) / 809 < 0.3
+
+
+@needs_data
+def test_halueval_factuality_set_holds_out_whole_items() -> None:
+    items = load_factuality_set(DATA / "halueval")
+    kinds = {item.kind for item in items}
+    assert kinds == {"qa", "summary"}
+    # each held-out item brings its right and its hallucinated answer
+    assert sum(item.label for item in items) * 2 == len(items)
+    assert 0.15 < len({i.group for i in items if i.kind == "qa"}) / 10000 < 0.25
+
+
+@needs_data
+def test_mtrag_factuality_set_carries_human_ratings() -> None:
+    items = load_factuality_set(DATA / "mtrag")
+    assert len(items) == 450  # 477 answers less those to the 9 turns without passages
+    assert all(item.passages and item.rating is not None for item in items)
+    assert {item.label for item in items if item.rating >= 3} == {1}
+    assert {item.label for item in items if item.rating < 3} == {0}
+
+
+def test_factuality_set_names_a_bad_row(tmp_path: Path) -> None:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"evidence": "a", "claim": "b", "label": 1}\n{"claim": "c"}\n')
+    with pytest.raises(Exception, match="pairs.jsonl:2"):
+        load_factuality_set(path)
 
 
 @needs_data

@@ -181,21 +181,31 @@ def conversation(
 
 @eval_cli.command("factuality")
 def factuality(
-    dataset: Annotated[Path, typer.Option(help="jsonl with evidence, claim, label.")],
+    dataset: Annotated[
+        Path,
+        typer.Option(
+            help="jsonl with evidence, claim, label; or the shared scifact-claims, halueval "
+            "or mtrag folder."
+        ),
+    ],
     checker: Annotated[
         str | None, typer.Option(help="Checker model folder or id (default: checker.model).")
     ] = None,
+    limit: LimitOption = None,
     out: OutOption = None,
 ) -> None:
-    """Balanced accuracy and ROC AUC of the checker, threshold chosen on a dev half."""
-    from app.eval.datasets import load_pairs
+    """Balanced accuracy and ROC AUC of the checker on whole answers, threshold chosen on a
+    dev half and at the configured one."""
+    from app.eval.datasets import sample
     from app.eval.factuality_eval import FactualityEval
+    from app.eval.factuality_sets import load_factuality_set
     from app.eval.report import format_table, roc_figure, write_report
 
     settings = _settings({"checker": {"model": checker}})
     if not settings.checker.model:
         raise MinigiantError("no checker to evaluate: pass --checker or set checker.model")
-    report = FactualityEval(load_pairs(dataset), settings.checker).run()
+    name = dataset.stem if dataset.is_file() else dataset.name
+    report = FactualityEval(sample(load_factuality_set(dataset), limit), settings.checker).run()
     test = [
         (label, score)
         for label, score, split in zip(
@@ -204,22 +214,33 @@ def factuality(
         if split == "test"
     ]
     figure = roc_figure(
-        [t[0] for t in test], [t[1] for t in test], report["threshold"], f"{dataset.stem} (test)"
+        [t[0] for t in test], [t[1] for t in test], report["threshold"], f"{name} (test)"
     )
-    path = write_report(out or Path("runs/factuality"), dataset.stem, report, figure)
+    path = write_report(out or Path("runs/factuality"), name, report, figure)
     rows = [
         {
-            "split": name,
+            "split": split,
             "threshold": report[key].get("threshold", report["threshold"]),
             **{k: report[key][k] for k in ("balanced_accuracy", "roc_auc", "n", "positives")},
         }
-        for name, key in (
+        for split, key in (
             ("dev (tuned)", "dev"),
             ("test", "test"),
             ("test @ setting", "test_at_setting_threshold"),
+            ("all @ setting", "all_at_setting_threshold"),
         )
     ]
+    rows += [
+        {
+            "split": f"  {kind} @ setting",
+            "threshold": report["all_at_setting_threshold"]["threshold"],
+            **scores,
+        }
+        for kind, scores in report["by_kind"].items()
+    ]
     typer.echo(format_table(rows))
+    if "spearman_with_rating" in report:
+        typer.echo(f"Spearman with the human ratings: {report['spearman_with_rating']:.3f}")
     typer.echo(f"report: {path}")
 
 

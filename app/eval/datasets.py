@@ -30,6 +30,12 @@ def is_dev(group: str) -> bool:
     return int(hashlib.sha1(group.encode()).hexdigest(), 16) % DEV_SHARE == 0
 
 
+def halueval_held_out(index: int) -> bool:
+    """HaluEval items (QA and summarization, by line number) the checker is judged on and
+    never trained on."""
+    return is_dev(f"halueval-{index}")
+
+
 def doc_id_of(uri: str) -> str:
     """`/path/corpus.jsonl#<_id>` -> `<_id>`, the id qrels and gold labels use."""
     return uri.rsplit("#", 1)[-1]
@@ -200,39 +206,6 @@ def load_qa_set(path: Path, corpus: Path | None = None) -> QASet:
     if corpus is None:
         raise MinigiantError(f"{path.name} has no passages of its own: name one with --corpus")
     return load_short_answers(path, corpus)
-
-
-POSITIVE_LABELS = {"SUPPORT", "SUPPORTED", "TRUE", "YES", "1", "ENTAILMENT", "FAITHFUL"}
-
-
-@dataclass
-class LabeledPair:
-    evidence: str
-    claim: str
-    label: int  # 1 = supported
-    group: str  # rows of one claim share a group, so splits never divide them
-
-
-def load_pairs(path: Path) -> list[LabeledPair]:
-    """jsonl with evidence, claim and label (SUPPORT/1/true = supported, anything else not).
-
-    Files carrying `claim_id` (scifact-claims) keep only their dev split: the checker trains
-    on the rest.
-    """
-    pairs = []
-    with Path(path).open() as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            group = str(row.get("claim_id", row["claim"]))
-            if "claim_id" in row and not is_dev(group):
-                continue
-            label = int(str(row["label"]).strip().upper() in POSITIVE_LABELS)
-            pairs.append(LabeledPair(str(row["evidence"]), str(row["claim"]), label, group))
-    if not pairs:
-        raise MinigiantError(f"no labeled pairs in {path}")
-    return pairs
 
 
 def is_tuning_half(group: str) -> bool:

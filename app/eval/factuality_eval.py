@@ -1,56 +1,84 @@
-"""The checker on labeled (evidence, claim, label) pairs: ROC AUC and balanced accuracy at a
-threshold tuned on one half of the claims and scored on the other.
+"""The checker on labelled answers: ROC AUC and balanced accuracy at a threshold tuned on one
+half of the groups and scored on the other, and at the configured threshold; Spearman's
+correlation with graded human ratings where the set has them.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from app.eval.datasets import LabeledPair, is_tuning_half
+from app.eval.datasets import is_tuning_half
+from app.eval.factuality_sets import LabeledAnswer
 from app.eval.metrics import best_threshold, binary_classification
-from generation.check import CheckerSettings, FactChecker
+from generation.check import CheckerSettings, FactChecker, answer_score
+from generation.prompt import is_abstention
 
 log = logging.getLogger(__name__)
-
-BATCH = 64
 
 
 @dataclass
 class FactualityEval:
-    pairs: list[LabeledPair]
+    items: list[LabeledAnswer]
     checker: CheckerSettings
 
     def run(self) -> dict[str, object]:
         checker = FactChecker(self.checker)
-        scores: list[float] = []
-        with tqdm(total=len(self.pairs), desc="checker", unit="pair") as bar:
-            for start in range(0, len(self.pairs), BATCH):
-                batch = self.pairs[start : start + BATCH]
-                scores += checker.score([(p.evidence, p.claim) for p in batch])
-                bar.update(len(batch))
-        tune = [is_tuning_half(p.group) for p in self.pairs]
+        scores = [
+            # abstentions are not checked in the answer path either
+            1.0
+            if is_abstention(item.answer)
+            else answer_score(checker.check(item.answer, item.passages))
+            for item in tqdm(self.items, desc="checker", unit="answer")
+        ]
+        labels = [item.label for item in self.items]
+        tune = [is_tuning_half(item.group) for item in self.items]
         part = {
             name: (
-                [p.label for p, t in zip(self.pairs, tune, strict=True) if t == keep],
+                [y for y, t in zip(labels, tune, strict=True) if t == keep],
                 [s for s, t in zip(scores, tune, strict=True) if t == keep],
             )
             for name, keep in (("dev", True), ("test", False))
         }
         threshold = best_threshold(*part["dev"])
-        return {
+        configured = checker.settings.threshold
+        report: dict[str, object] = {
             "checker": self.checker.model,
-            "pairs": len(self.pairs),
+            "items": len(self.items),
             "threshold": threshold,
             "test": binary_classification(*part["test"], threshold),
             "test_at_setting_threshold": {
-                "threshold": checker.settings.threshold,
-                **binary_classification(*part["test"], checker.settings.threshold),
+                "threshold": configured,
+                **binary_classification(*part["test"], configured),
             },
             "dev": binary_classification(*part["dev"], threshold),
-            "labels": [p.label for p in self.pairs],
+            "all_at_setting_threshold": {
+                "threshold": configured,
+                **binary_classification(labels, scores, configured),
+            },
+            "by_kind": _by_kind(self.items, scores, configured),
+            "labels": labels,
             "scores": scores,
             "split": ["dev" if t else "test" for t in tune],
         }
+        ratings = [item.rating for item in self.items]
+        if all(r is not None for r in ratings):
+            from scipy.stats import spearmanr
+
+            report["spearman_with_rating"] = float(spearmanr(ratings, scores).statistic)
+        return report
+
+
+def _by_kind(items: list[LabeledAnswer], scores: list[float], threshold: float) -> dict:
+    """Scores per kind of item at the configured threshold: no kind may sit at chance."""
+    kinds: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+    for item, score in zip(items, scores, strict=True):
+        kinds[item.kind][0].append(item.label)
+        kinds[item.kind][1].append(score)
+    return {
+        kind: binary_classification(labels, kind_scores, threshold)
+        for kind, (labels, kind_scores) in sorted(kinds.items())
+    }

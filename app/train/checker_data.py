@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from app.eval.factuality_sets import qa_claim
 from app.train.datasets import HaluQA, HaluSummary, PubMedQA
-from app.train.perturb import corrupt
+from app.train.perturb import corrupt, qualify
 from retrieval.windows import half_windows
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
@@ -41,10 +42,6 @@ def window_with(evidence: str, sentence: str, words: int) -> str:
     return next((w for w in windows if sentence in w), windows[0])
 
 
-def _qa_claim(question: str, answer: str) -> str:
-    return f"{question.strip()} {answer.strip().rstrip('.')}."
-
-
 def halueval_pairs(items: list[HaluQA], rng: random.Random) -> list[Pair]:
     """Right vs hallucinated answers; pairs whose lengths differ a lot are dropped, so the
     model cannot learn 'short answer = right'."""
@@ -55,11 +52,11 @@ def halueval_pairs(items: list[HaluQA], rng: random.Random) -> list[Pair]:
             continue
         group = f"halu-{i}"
         pairs.append(
-            Pair(item.knowledge, _qa_claim(item.question, item.right_answer), 1.0, group, "qa")
+            Pair(item.knowledge, qa_claim(item.question, item.right_answer), 1.0, group, "qa")
         )
         pairs.append(
             Pair(
-                item.knowledge, _qa_claim(item.question, item.hallucinated_answer), 0.0, group, "qa"
+                item.knowledge, qa_claim(item.question, item.hallucinated_answer), 0.0, group, "qa"
             )
         )
     return pairs
@@ -82,6 +79,9 @@ def synthetic_pairs(
             changed = corrupt(sentence, donors, rng)
             if changed:
                 pairs.append(Pair(window, changed, 0.0, group, "corrupt"))
+            stronger = qualify(sentence, rng)
+            if stronger:
+                pairs.append(Pair(window, stronger, 0.0, group, "qualified"))
             without = " ".join(s for s in own if s != sentence)
             pairs.append(Pair(window_with(without, own[0], words), sentence, 0.0, group, "removed"))
         other = sentences(rng.choice(passages)[1])

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.eval.datasets import data_root, is_dev
+from app.eval.datasets import data_root, halueval_held_out, is_dev
 
 _GLUED_SENTENCES = re.compile(r"(?<=[a-z0-9)]\.)(?=[A-Z])")
 
@@ -27,9 +27,12 @@ class HaluQA:
 
 
 def halueval_qa(root: Path | None = None) -> Iterator[HaluQA]:
-    """HaluEval QA (MIT); its knowledge passages glue sentences together, so re-space them."""
+    """HaluEval QA (MIT) less the items the checker is judged on; its knowledge passages glue
+    sentences together, so re-space them."""
     with (root or data_root()).joinpath("halueval", "dataset_halueval_qa.jsonl").open() as handle:
-        for line in handle:
+        for i, line in enumerate(handle):
+            if halueval_held_out(i):
+                continue
             row = json.loads(line)
             yield HaluQA(
                 _GLUED_SENTENCES.sub(" ", row["knowledge"]),
@@ -103,11 +106,14 @@ class HaluSummary:
 
 
 def halueval_summaries(limit: int, root: Path | None = None) -> list[HaluSummary]:
-    """HaluEval summarization (MIT): news articles with a faithful summary."""
+    """HaluEval summarization (MIT), less held-out items: news articles with a faithful
+    summary."""
     path = (root or data_root()).joinpath("halueval", "dataset_halueval_summarization.jsonl")
     out = []
     with path.open() as handle:
-        for line in handle:
+        for i, line in enumerate(handle):
+            if halueval_held_out(i):
+                continue
             row = json.loads(line)
             out.append(HaluSummary(row["document"], row["right_summary"]))
             if len(out) >= limit:

@@ -65,6 +65,34 @@ def negate(sentence: str, rng: random.Random) -> str | None:
     return sentence.replace(old, new, 1)
 
 
+# words that make a claim stronger than its evidence: "X improves Y" becomes "X always
+# improves Y", which the evidence no longer backs
+_QUALIFIABLE = [
+    (" can be ", " is always "),
+    (" can ", " can only "),
+    (" may ", " will certainly "),
+    (" might ", " will certainly "),
+    (" causes ", " always causes "),
+    (" some ", " all "),
+    (" several ", " all "),
+    (" many ", " all "),
+    (" most ", " all "),
+    (" often ", " always "),
+    (" sometimes ", " always "),
+    (" usually ", " always "),
+    (" likely ", " certainly "),
+]
+
+
+def qualify(sentence: str, rng: random.Random) -> str | None:
+    """The sentence with an absolute qualifier its evidence does not state."""
+    options = [(a, b) for a, b in _QUALIFIABLE if a in sentence]
+    if not options:
+        return None
+    old, new = rng.choice(options)
+    return sentence.replace(old, new, 1)
+
+
 def corrupt(sentence: str, donors: list[str], rng: random.Random) -> str | None:
     """One corruption chosen at random among those that apply; None if none does."""
     edits = [
