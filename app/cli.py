@@ -141,7 +141,7 @@ def train(
     model: Annotated[
         str,
         typer.Argument(
-            help="checker, reranker, reranker-student, checker-cross-encoder, "
+            help="checker, checker-nli, reranker, reranker-student, checker-cross-encoder, "
             "injection-detector or answerability"
         ),
     ],
@@ -152,6 +152,10 @@ def train(
     bipia: Annotated[
         Path | None,
         typer.Option(help="injection-detector: a microsoft/BIPIA clone's benchmark/ folder."),
+    ] = None,
+    nli: Annotated[
+        list[Path] | None,
+        typer.Option(help="checker-nli: jsonl of premise, hypothesis, label (repeatable)."),
     ] = None,
 ) -> None:
     """Train our own small checking models (the packaged MiniLM weights, or from scratch)."""
@@ -175,6 +179,10 @@ def train(
                 "github.com/microsoft/BIPIA clone (text_attack_train.json and others)"
             )
         recipes[model] = lambda out, config: train_injection_detector(out, config, bipia)
+    if model == "checker-nli":
+        from app.train.nli_checker import train_nli_checker
+
+        recipes[model] = lambda out, config: train_nli_checker(out, config, nli or [])
     if model == "answerability":
         from app.train.answerability import train_answerability
 

@@ -61,7 +61,12 @@ def _load_compact(manifest: Path, device: str, max_length: int, setting: str):
     # longer inputs than it was trained on made our 128-token reranker worse (README)
     max_length = min(max_length, spec.get("max_length", max_length))
     with _quiet_base_load():
-        model = CrossEncoder(base, num_labels=1, max_length=max_length, device=device)
+        model = CrossEncoder(
+            base, num_labels=len(spec.get("labels", [None])), max_length=max_length, device=device
+        )
+    if "labels" in spec:
+        model.model.config.id2label = dict(enumerate(spec["labels"]))
+        model.model.config.label2id = {label: i for i, label in enumerate(spec["labels"])}
     if "layers" in spec:
         keep_layers(model, spec["layers"])
     tuned = load_file(str(manifest.parent / COMPACT_WEIGHTS))

@@ -21,11 +21,13 @@ def export_compact(
     base: str = "all-MiniLM-L6-v2",
     max_length: int | None = None,
     layers: Sequence[int] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> dict[str, int]:
     """Keep every tensor of `src` that differs from `base` (frozen layers drop out).
 
     `max_length` is the input length it was trained on: loading caps inputs there. `layers`
     are the base layers a student kept: its layer i is compared with base layer layers[i].
+    `labels` name a classifier's outputs, when it has more than one.
 
     Returns tensor counts, for the log.
     """
@@ -47,6 +49,8 @@ def export_compact(
         manifest["max_length"] = max_length
     if layers is not None:
         manifest["layers"] = list(layers)
+    if labels is not None:
+        manifest["labels"] = list(labels)
     (out / COMPACT_MANIFEST).write_text(json.dumps(manifest, indent=2))
     for name in _KEEP_FILES:
         if (src / name).exists() and src != out:

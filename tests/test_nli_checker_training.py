@@ -1,0 +1,71 @@
+"""The three-way checker recipe: its loss, its data reader, and a few real training steps
+exported and loaded the way minigiant loads the shipped checker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.train.export import export_compact
+from app.train.nli_checker import LABELS, NOT_SUPPORTED, Example, _loss, fit, read_nli
+from app.train.trainer import TrainConfig
+from generation.check import CheckerSettings, FactChecker, supported_label
+
+
+def test_unlabelled_negatives_only_push_down_supported() -> None:
+    import torch
+
+    neutral = torch.tensor([[0.0, 4.0, 0.0]])
+    contradiction = torch.tensor([[0.0, 0.0, 4.0]])
+    supported = torch.tensor([[4.0, 0.0, 0.0]])
+    unknown = torch.tensor([NOT_SUPPORTED])
+    # "not supported" is satisfied by either negative class alike, and violated by support
+    assert float(_loss(neutral, unknown)) == pytest.approx(
+        float(_loss(contradiction, unknown)), rel=1e-5
+    )
+    assert _loss(supported, unknown) > 10 * _loss(neutral, unknown)
+    # a three-way label still tells the negatives apart
+    assert _loss(contradiction, torch.tensor([1])) > 10 * _loss(neutral, torch.tensor([1]))
+
+
+def test_nli_rows_map_fact_verification_labels(tmp_path: Path) -> None:
+    path = tmp_path / "pairs.jsonl"
+    rows = [
+        {"premise": "A cat sleeps.", "hypothesis": "An animal sleeps.", "label": "entailment"},
+        {"premise": "Oslo is in Norway.", "hypothesis": "Oslo is in Chile.", "label": "REFUTES"},
+        {"premise": "Tea is hot.", "hypothesis": "Tea is green.", "label": "NOT ENOUGH INFO"},
+        {"premise": "Tea is hot.", "hypothesis": "Tea is hot.", "label": "-"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert [e.label for e in read_nli(path)] == [0, 2, 1]
+    path.write_text('{"premise": "no hypothesis", "label": "entailment"}\n')
+    with pytest.raises(ValueError, match="pairs.jsonl:1"):
+        read_nli(path)
+
+
+def test_supported_class_is_found_by_name() -> None:
+    assert supported_label({0: "LABEL_0"}, "checker.model") is None
+    assert supported_label({0: "contradiction", 1: "entailment", 2: "neutral"}, "x") == 1
+    with pytest.raises(ValueError, match="checker.model"):
+        supported_label({0: "yes", 1: "no"}, "checker.model")
+
+
+@pytest.mark.slow
+def test_a_few_steps_export_a_checker_minigiant_loads(tmp_path: Path) -> None:
+    examples = [
+        Example("The bridge opened in 1932.", "The bridge opened in 1932.", 0, "t"),
+        Example("The bridge opened in 1932.", "The bridge opened in 1950.", 2, "t"),
+        Example("The bridge opened in 1932.", "The bridge is painted red.", 1, "t"),
+        Example("The bridge opened in 1932.", "The bridge was built by Ada.", NOT_SUPPORTED, "t"),
+    ]
+    config = TrainConfig(steps=3, batch_size=4, max_length=64, warmup_ratio=0.0)
+    full = fit(examples, config, tmp_path)
+    counts = export_compact(full, tmp_path, "all-MiniLM-L6-v2", 64, labels=LABELS)
+    assert 0 < counts["kept"] < counts["total"]  # frozen embeddings come from the base
+    manifest = json.loads((tmp_path / "minigiant.json").read_text())
+    assert manifest["labels"] == list(LABELS)
+    checker = FactChecker(CheckerSettings(model=str(tmp_path), device="cpu"))
+    scores = checker.score([("The bridge opened in 1932.", "The bridge opened in 1932.")])
+    assert 0.0 <= scores[0] <= 1.0
