@@ -34,6 +34,8 @@ def test_sentences_keep_their_trailing_citations() -> None:
         "The Kestrel Ridge observatory opened in 1923.",  # number
         "The telescope was donated by the astronomer Petra Lindqvist.",  # name
         "The Kestrel Ridge observatory did not open with a refracting telescope.",  # negation
+        "The Kestrel Ridge observatory opened in 1897 without any telescope.",  # contradiction
+        "The Kestrel Ridge observatory was closed in 1897 by Imre Halvorsen.",  # same words
         "Paris is the capital of France and has many museums.",  # unrelated
     ],
 )
@@ -64,6 +66,21 @@ def test_flipped_direction_scores_below_the_faithful_claim(checker: FactChecker)
     wrong = "Daily aspirin increased the rate of colorectal adenomas compared with placebo."
     good, bad = checker.score([(evidence, right), (evidence, wrong)])
     assert good > bad
+
+
+def test_support_buried_in_a_long_article_is_found(checker: FactChecker) -> None:
+    """A 700-word article holds the one sentence that backs the claim, far from its start."""
+    filler = [
+        f"In {1900 + i} the district council of Marrow Vale counted {40 + 7 * i} farms, "
+        f"{12 + i} mills and a population that {'grew' if i % 2 else 'shrank'} slowly."
+        for i in range(40)
+    ]
+    article = " ".join([*filler[:25], FACTS["report.pdf"][1], *filler[25:]])
+    assert len(article.split()) > 700
+    right = "The Tarnvik glacier retreated 212 metres between 2001 and 2021."
+    wrong = "The Tarnvik glacier survey team was led by the astronomer Imre Halvorsen."
+    good, bad = checker.score([(article, right), (article, wrong)])
+    assert good >= checker.settings.threshold > bad
 
 
 def test_answers_carry_verdicts_by_default(built_index: Path) -> None:
