@@ -172,7 +172,7 @@ def test_factuality_eval(workspace: Path, untrained_cross_encoder: Path) -> None
         str(out),
     )
     report = json.loads((out / "pairs.json").read_text())
-    assert report["pairs"] == 40 and len(report["scores"]) == 40
+    assert report["items"] == 40 and len(report["scores"]) == 40
     assert all(0.0 <= s <= 1.0 for s in report["scores"])
     assert 0.0 <= report["threshold"] <= 1.0
     assert report["dev"]["n"] + report["test"]["n"] == 40

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,31 +95,23 @@ def _halueval(folder: Path) -> list[LabeledAnswer]:
     """Held-out QA items (the right and the hallucinated answer, each said as a sentence
     with its question) and summaries (the faithful and the hallucinated one) of an article."""
     items = []
-    with (folder / "dataset_halueval_qa.jsonl").open() as handle:
-        for i, line in enumerate(handle):
-            if not halueval_held_out(i):
-                continue
-            row = json.loads(line)
-            for answer, label in ((row["right_answer"], 1), (row["hallucinated_answer"], 0)):
-                items.append(
-                    LabeledAnswer(
-                        [row["knowledge"]],
-                        qa_claim(row["question"], answer),
-                        label,
-                        f"qa-{i}",
-                        "qa",
-                    )
-                )
-    with (folder / "dataset_halueval_summarization.jsonl").open() as handle:
-        for i, line in enumerate(handle):
-            if not halueval_held_out(i):
-                continue
-            row = json.loads(line)
-            for summary, label in ((row["right_summary"], 1), (row["hallucinated_summary"], 0)):
-                items.append(
-                    LabeledAnswer([row["document"]], summary, label, f"summary-{i}", "summary")
-                )
+    for i, row in _held_out_rows(folder / "dataset_halueval_qa.jsonl"):
+        for answer, label in ((row["right_answer"], 1), (row["hallucinated_answer"], 0)):
+            claim = qa_claim(row["question"], answer)
+            items.append(LabeledAnswer([row["knowledge"]], claim, label, f"qa-{i}", "qa"))
+    for i, row in _held_out_rows(folder / "dataset_halueval_summarization.jsonl"):
+        for summary, label in ((row["right_summary"], 1), (row["hallucinated_summary"], 0)):
+            items.append(
+                LabeledAnswer([row["document"]], summary, label, f"summary-{i}", "summary")
+            )
     return items
+
+
+def _held_out_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    with path.open() as handle:
+        for i, line in enumerate(handle):
+            if halueval_held_out(i):
+                yield i, json.loads(line)
 
 
 def qa_claim(question: str, answer: str) -> str:

@@ -57,12 +57,17 @@ def swap_name(sentence: str, donors: list[str], rng: random.Random) -> str | Non
     return sentence[: match.start()] + rng.choice(others) + sentence[match.end() :]
 
 
-def negate(sentence: str, rng: random.Random) -> str | None:
-    options = [(a, b) for a, b in _NEGATABLE if a in sentence]
+def _replace_one(sentence: str, table: list[tuple[str, str]], rng: random.Random) -> str | None:
+    """One of the table's replacements that applies, at its first place; None if none does."""
+    options = [(a, b) for a, b in table if a in sentence]
     if not options:
         return None
     old, new = rng.choice(options)
     return sentence.replace(old, new, 1)
+
+
+def negate(sentence: str, rng: random.Random) -> str | None:
+    return _replace_one(sentence, _NEGATABLE, rng)
 
 
 # words that make a claim stronger than its evidence: "X improves Y" becomes "X always
@@ -86,11 +91,7 @@ _QUALIFIABLE = [
 
 def qualify(sentence: str, rng: random.Random) -> str | None:
     """The sentence with an absolute qualifier its evidence does not state."""
-    options = [(a, b) for a, b in _QUALIFIABLE if a in sentence]
-    if not options:
-        return None
-    old, new = rng.choice(options)
-    return sentence.replace(old, new, 1)
+    return _replace_one(sentence, _QUALIFIABLE, rng)
 
 
 def corrupt(sentence: str, donors: list[str], rng: random.Random) -> str | None:
