@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from generation.citations import cited_numbers
+from generation.citations import cited_numbers, without_markers
 from generation.sentences import is_abbreviation, is_instruction, sentence_spans
 from indexing.embedding import Embedder, best_device
 from indexing.kernels import Precision
@@ -29,7 +29,6 @@ from retrieval.windows import best_window_scores, focused_windows, half_windows
 _SENTENCE = re.compile(
     r"(?:[^.!?\n]|[.!?](?![.!?]*(?:\s|$)))+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)"
 )
-_CITATIONS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
 
 
 class CheckerSettings(BaseModel):
@@ -181,7 +180,7 @@ class FactChecker:
         """A verdict per sentence, judged against every passage (cited ones first on ties)."""
         passages = [strip_instructions(p) for p in passages]
         spans = split_sentences(answer)
-        claims = [_CITATIONS.sub("", answer[s:e]).strip() for s, e in spans]
+        claims = [without_markers(answer[s:e]) for s, e in spans]
         pairs = [(p, c) for c in claims for p in passages]
         scores = self.score(pairs) if passages else []
         verdicts = []
@@ -206,4 +205,3 @@ class FactChecker:
 def answer_score(verdicts: Sequence[SentenceVerdict]) -> float:
     """An answer is as well supported as its weakest sentence; an empty one is not."""
     return min((v.score for v in verdicts), default=0.0)
-

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +31,13 @@ def is_dev(group: str) -> bool:
     return int(hashlib.sha1(group.encode()).hexdigest(), 16) % DEV_SHARE == 0
 
 
-def halueval_held_out(index: int) -> bool:
-    """HaluEval items (QA and summarization, by line number) the checker is judged on and
-    never trained on."""
-    return is_dev(f"halueval-{index}")
+def halueval_rows(path: Path, held_out: bool) -> Iterator[tuple[int, dict]]:
+    """(line number, row) of a HaluEval file (QA or summarization): the held-out items the
+    checker is judged on and never trained on, or the others."""
+    with path.open() as handle:
+        for i, line in enumerate(handle):
+            if is_dev(f"halueval-{i}") == held_out:
+                yield i, json.loads(line)
 
 
 def doc_id_of(uri: str) -> str:

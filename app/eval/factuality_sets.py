@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.eval.datasets import halueval_held_out, is_dev
+from app.eval.datasets import halueval_rows, is_dev
 from indexing.errors import MinigiantError
 
 POSITIVE_LABELS = {"SUPPORT", "SUPPORTED", "TRUE", "YES", "1", "ENTAILMENT", "FAITHFUL"}
@@ -95,23 +94,16 @@ def _halueval(folder: Path) -> list[LabeledAnswer]:
     """Held-out QA items (the right and the hallucinated answer, each said as a sentence
     with its question) and summaries (the faithful and the hallucinated one) of an article."""
     items = []
-    for i, row in _held_out_rows(folder / "dataset_halueval_qa.jsonl"):
+    for i, row in halueval_rows(folder / "dataset_halueval_qa.jsonl", held_out=True):
         for answer, label in ((row["right_answer"], 1), (row["hallucinated_answer"], 0)):
             claim = qa_claim(row["question"], answer)
             items.append(LabeledAnswer([row["knowledge"]], claim, label, f"qa-{i}", "qa"))
-    for i, row in _held_out_rows(folder / "dataset_halueval_summarization.jsonl"):
+    for i, row in halueval_rows(folder / "dataset_halueval_summarization.jsonl", held_out=True):
         for summary, label in ((row["right_summary"], 1), (row["hallucinated_summary"], 0)):
             items.append(
                 LabeledAnswer([row["document"]], summary, label, f"summary-{i}", "summary")
             )
     return items
-
-
-def _held_out_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    with path.open() as handle:
-        for i, line in enumerate(handle):
-            if halueval_held_out(i):
-                yield i, json.loads(line)
 
 
 def qa_claim(question: str, answer: str) -> str:

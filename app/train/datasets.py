@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.eval.datasets import data_root, halueval_held_out, is_dev
+from app.eval.datasets import data_root, halueval_rows, is_dev
 
 _GLUED_SENTENCES = re.compile(r"(?<=[a-z0-9)]\.)(?=[A-Z])")
 
@@ -29,17 +29,14 @@ class HaluQA:
 def halueval_qa(root: Path | None = None) -> Iterator[HaluQA]:
     """HaluEval QA (MIT) less the items the checker is judged on; its knowledge passages glue
     sentences together, so re-space them."""
-    with (root or data_root()).joinpath("halueval", "dataset_halueval_qa.jsonl").open() as handle:
-        for i, line in enumerate(handle):
-            if halueval_held_out(i):
-                continue
-            row = json.loads(line)
-            yield HaluQA(
-                _GLUED_SENTENCES.sub(" ", row["knowledge"]),
-                row["question"],
-                row["right_answer"],
-                row["hallucinated_answer"],
-            )
+    path = (root or data_root()).joinpath("halueval", "dataset_halueval_qa.jsonl")
+    for _, row in halueval_rows(path, held_out=False):
+        yield HaluQA(
+            _GLUED_SENTENCES.sub(" ", row["knowledge"]),
+            row["question"],
+            row["right_answer"],
+            row["hallucinated_answer"],
+        )
 
 
 @dataclass(frozen=True)
@@ -110,12 +107,8 @@ def halueval_summaries(limit: int, root: Path | None = None) -> list[HaluSummary
     summary."""
     path = (root or data_root()).joinpath("halueval", "dataset_halueval_summarization.jsonl")
     out = []
-    with path.open() as handle:
-        for i, line in enumerate(handle):
-            if halueval_held_out(i):
-                continue
-            row = json.loads(line)
-            out.append(HaluSummary(row["document"], row["right_summary"]))
-            if len(out) >= limit:
-                break
+    for _, row in halueval_rows(path, held_out=False):
+        out.append(HaluSummary(row["document"], row["right_summary"]))
+        if len(out) >= limit:
+            break
     return out

@@ -129,7 +129,7 @@ def _batches(examples: list[Example], size: int, rng: random.Random) -> list[lis
         part = sorted(
             order[start : start + chunk], key=lambda e: len(e.premise) + len(e.hypothesis)
         )
-        batches += [part[i : i + size] for i in range(0, len(part), size) if len(part[i:]) >= size]
+        batches += [part[i : i + size] for i in range(0, len(part), size) if i + size <= len(part)]
     rng.shuffle(batches)
     return batches
 
