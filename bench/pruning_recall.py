@@ -1,0 +1,95 @@
+"""How often the pruned context still holds the answer, for each sentence scorer, by budget.
+
+The generator can only state an answer it reads, so the share of questions whose kept
+sentences contain a gold answer bounds the answer quality a pruning setting allows, and the
+kept tokens set its time to first token. No generator runs: retrieval, sentence scores and
+the pruner only, on seeded SQuAD dev questions (seed 1 by default, so the eval's seed-0
+sample is not the one tuned on). Scorers: the reranker (what the app prunes with), and any
+cross-encoders named by `--pruner` (a folder or a Hugging Face id) to compare.
+
+    python bench/pruning_recall.py --limit 300 --budgets 120 150 200 --pruner runs/pruner
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Callable
+
+import numpy as np
+from common import setup_logging
+from tqdm import tqdm
+
+from app.eval.datasets import data_root, load_squad, sample
+from app.eval.indexes import ensure_index, write_corpus
+from app.eval.metrics import contains_answer
+from app.qa import QA
+from app.settings import Settings
+from generation.prune import CHARS_PER_TOKEN, prune_passages
+from retrieval.rerank import Reranker
+
+log = logging.getLogger(__name__)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--budgets", type=int, nargs="+", default=[150])
+    parser.add_argument("--pruner", action="append", default=[], help="a pruner to compare")
+    args = parser.parse_args()
+    setup_logging()
+    qa_set = load_squad(data_root() / "squad-v1.1" / "dev-v1.1.json")
+    settings = Settings()
+    corpus = write_corpus(qa_set.name, qa_set.passages)
+    index = ensure_index(corpus.parent.name.removesuffix("-corpus"), [corpus], settings)
+    qa = QA(settings.model_copy(update={"index": index}))
+    items = sample(qa_set.items, args.limit, args.seed)
+    retrieved = [
+        (item, qa.retrieve(item.question)) for item in tqdm(items, desc="retrieve", unit="question")
+    ]
+    scorers = {"reranker": qa.retriever.reranker}
+    scorers |= {path: Reranker(path, setting="--pruner") for path in args.pruner}
+
+    unpruned = np.mean([any(contains_answer(p.text, i.answers) for p in ps) for i, ps in retrieved])
+    print(f"unpruned: gold in context {unpruned:.3f} ({len(retrieved)} questions)")
+    print("| sentence scorer | budget | gold kept | kept tokens mean | scoring ms p50 |")
+    print("|---|---|---|---|---|")
+    for name, scorer in scorers.items():
+        cached, seconds = _memoised(scorer)
+        for budget in args.budgets:
+            context = settings.context.model_copy(update={"budget_tokens": budget})
+            kept, tokens = [], []
+            for item, passages in tqdm(retrieved, desc=name, unit="question", leave=False):
+                pruned = prune_passages(item.question, passages, cached, context)
+                read = [p.read_text for p in pruned.passages]
+                kept.append(any(contains_answer(text, item.answers) for text in read))
+                tokens.append(sum(map(len, read)) / CHARS_PER_TOKEN)
+            print(
+                f"| {name} | {budget} | {np.mean(kept):.3f} | {np.mean(tokens):.0f} "
+                f"| {1000 * np.median(seconds):.0f} |"
+            )
+    qa.close()
+
+
+def _memoised(scorer: Reranker) -> tuple[Callable[[str, list[str]], list[float]], list[float]]:
+    """The scorer, scoring each (question, sentence) once across budgets, and the seconds
+    each question's scoring took."""
+    cache: dict[tuple[str, str], float] = {}
+    seconds: list[float] = []
+
+    def cached(question: str, texts: list[str]) -> list[float]:
+        missing = [t for t in dict.fromkeys(texts) if (question, t) not in cache]
+        if missing:
+            begun = time.perf_counter()
+            scores = scorer.score(question, missing)
+            cache.update(zip(((question, t) for t in missing), scores, strict=True))
+            seconds.append(time.perf_counter() - begun)
+        return [cache[(question, t)] for t in texts]
+
+    return cached, seconds
+
+
+if __name__ == "__main__":
+    main()
