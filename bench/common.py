@@ -7,11 +7,17 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.eval.datasets import BeirDataset, data_root
+from app.eval.datasets import BeirDataset, QASet, data_root, load_squad
+from app.eval.indexes import ensure_index, write_corpus
 from app.eval.report import format_table, machine
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.qa import QA
 
 
 def setup_logging() -> None:
@@ -22,6 +28,16 @@ def setup_logging() -> None:
 
 def scifact() -> BeirDataset:
     return BeirDataset.load(data_root() / "scifact")
+
+
+def squad_qa(settings: Settings) -> tuple[QASet, QA]:
+    """SQuAD dev, and `QA` over the eval's cached index of its paragraphs (built if missing)."""
+    from app.qa import QA  # the models' imports: only for the benches that answer questions
+
+    squad = load_squad(data_root() / "squad-v1.1" / "dev-v1.1.json")
+    corpus = write_corpus(squad.name, squad.passages)
+    root = ensure_index(corpus.parent.name.removesuffix("-corpus"), [corpus], settings)
+    return squad, QA(settings.model_copy(update={"index": root}))
 
 
 def corpus_rows(data: BeirDataset, limit: int | None = None) -> list[dict[str, str]]:

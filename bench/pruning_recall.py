@@ -18,13 +18,11 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from common import setup_logging
+from common import setup_logging, squad_qa
 from tqdm import tqdm
 
-from app.eval.datasets import data_root, load_squad, sample
-from app.eval.indexes import ensure_index, write_corpus
+from app.eval.datasets import sample
 from app.eval.metrics import contains_answer
-from app.qa import QA
 from app.settings import Settings
 from generation.prune import CHARS_PER_TOKEN, prune_passages
 from retrieval.rerank import Reranker
@@ -40,11 +38,8 @@ def main() -> None:
     parser.add_argument("--pruner", action="append", default=[], help="a pruner to compare")
     args = parser.parse_args()
     setup_logging()
-    qa_set = load_squad(data_root() / "squad-v1.1" / "dev-v1.1.json")
     settings = Settings()
-    corpus = write_corpus(qa_set.name, qa_set.passages)
-    index = ensure_index(corpus.parent.name.removesuffix("-corpus"), [corpus], settings)
-    qa = QA(settings.model_copy(update={"index": index}))
+    qa_set, qa = squad_qa(settings)
     items = sample(qa_set.items, args.limit, args.seed)
     retrieved = [
         (item, qa.retrieve(item.question)) for item in tqdm(items, desc="retrieve", unit="question")

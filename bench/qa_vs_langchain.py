@@ -18,12 +18,10 @@ import time
 from collections.abc import Iterator
 
 import numpy as np
-from common import print_result, setup_logging
+from common import print_result, setup_logging, squad_qa
 
-from app.eval.datasets import data_root, load_squad, sample
-from app.eval.indexes import ensure_index, write_corpus
+from app.eval.datasets import sample
 from app.eval.metrics import contains_answer, token_f1
-from app.qa import QA
 from app.settings import Settings
 from generation.citations import without_markers
 from indexing.models import resolve_model
@@ -95,11 +93,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     setup_logging()
-    squad = load_squad(data_root() / "squad-v1.1" / "dev-v1.1.json")
     settings = Settings()
-    corpus = write_corpus(squad.name, squad.passages)
-    root = ensure_index(corpus.parent.name.removesuffix("-corpus"), [corpus], settings)
-    qa = QA(settings.model_copy(update={"index": root}))
+    squad, qa = squad_qa(settings)
     qa.warm_up()
     gguf = resolve_model(settings.generator.model, "generator.model")
     chain = langchain_chain(squad.passages, gguf, settings.generator.context_tokens)
