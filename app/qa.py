@@ -10,13 +10,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.settings import Settings
-from generation.answerability import AnswerabilityGate, load_gate
+from generation.answerability import (
+    REFUSAL_OPENINGS,
+    AnswerabilityGate,
+    load_gate,
+    refusal_of,
+)
 from generation.attribution import SentenceAttributor
-from generation.check import FactChecker, SentenceVerdict
+from generation.check import FactChecker, SentenceVerdict, recite
 from generation.citations import CitationFilter, cited_numbers
 from generation.condense import Condenser, Turn, recent, turns_from
 from generation.engines import Generator, GeneratorSettings, make_generator
-from generation.prompt import ABSTAIN, build_messages, fit_to_context, is_abstention
+from generation.prompt import (
+    ABSTAIN,
+    build_messages,
+    fit_to_context,
+    is_abstention,
+    verification_messages,
+)
 from generation.prune import prune_passages, sentence_scorer
 from indexing.documents import titled
 from indexing.embedding import Embedder
@@ -55,6 +66,8 @@ class Answer:
     usage: dict[str, int] = field(default_factory=dict)  # prompt/completion tokens, summed
     retrieved: int = 0  # passages retrieval found; pruning may leave the generator fewer
     doubt: float | None = None  # the generator's probability of opening with the abstention
+    # its log-odds of "No" over "Yes" when asked whether the sources state the answer
+    refusal: float | None = None
     # the question as retrieval read it, when the conversation before it changed it
     standalone: str | None = None
     history_turns: int = 0  # earlier messages of the conversation the generator saw
@@ -78,13 +91,18 @@ class _Run:
     verdicts: dict[str, list[SentenceVerdict]] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
     doubt: float | None = None
+    refusal: float | None = None
 
 
 def _doubtful(run: _Run, abstain_above: float | None, gate: AnswerabilityGate | None) -> bool:
     assert run.doubt is not None
     if abstain_above is not None and run.doubt >= abstain_above:
         return True
-    return gate is not None and run.best is not None and not gate.answers(run.best, run.doubt)
+    return (
+        gate is not None
+        and run.best is not None
+        and not gate.answers(run.best, run.doubt, run.refusal or 0.0)
+    )
 
 
 class AnswerStream:
@@ -238,6 +256,9 @@ class QA:
             text = text.strip()
             abstained = is_abstention(text) or not text
             verdicts = None if abstained else self._verdicts(run, text)
+            above = self.settings.checker.recite_above
+            if verdicts and above is not None:
+                text, verdicts = recite(text, verdicts, above)
             timings["total"] = time.perf_counter() - started
             return Answer(
                 question=question,
@@ -254,6 +275,7 @@ class QA:
                 usage=run.usage,
                 retrieved=retrieved,
                 doubt=run.doubt,
+                refusal=run.refusal,
                 standalone=standalone,
                 history_turns=len(earlier),
             )
@@ -312,8 +334,14 @@ class QA:
         begun = time.perf_counter()
         messages = build_messages(run.question, run.passages, run.history)
         gate = self._gate(settings)
+        if gate is not None and gate.w_refusal:
+            # read first: the answer's prompt then reuses all of it but the yes/no question
+            verify = verification_messages(run.question, run.passages, run.history)
+            no_yes = generator.opening_probabilities(verify, REFUSAL_OPENINGS)
+            run.refusal = None if no_yes is None else refusal_of(no_yes)
         if settings.abstain_above is not None or gate is not None:
-            run.doubt = generator.opening_probability(messages, ABSTAIN)
+            doubt = generator.opening_probabilities(messages, [ABSTAIN])
+            run.doubt = None if doubt is None else doubt[0]
             run.timings["doubt"] = time.perf_counter() - begun
             if run.doubt is not None and _doubtful(run, settings.abstain_above, gate):
                 yield ABSTAIN

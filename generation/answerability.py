@@ -1,12 +1,14 @@
 """Whether the pruned passages answer the question, before the generator is asked.
 
 A question the sources do not answer should get "I don't know", but a related passage tempts
-a generator into answering anyway. Two signals the pipeline already has each separate the
-cases only partly: the pruner's best sentence score (how well any sentence matches the
-question) and the generator's doubt (its probability of opening with the abstention, read
-from the prompt it is about to answer). A logistic model over both, fitted by `minigiant
-train answerability` for one generator, separates them better than either alone. The doubt
-is that generator's own, so the gate applies only to the generator it was fitted for.
+a generator into answering anyway. Three signals each separate the cases only partly: the
+pruner's best sentence score (how well any sentence matches the question), the generator's
+doubt (its probability of opening with the abstention, read from the prompt it is about to
+answer) and its refusal (the log-odds of "No" over "Yes" when the same prompt asks outright
+whether the sources state the answer: a few tokens more to read, since the answer's prompt
+reuses the rest). A logistic model over them, fitted by `minigiant train answerability` for
+one generator, separates them better than any alone. The doubt and the refusal are that
+generator's own, so the gate applies only to the generator it was fitted for.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from indexing.models import resolve_model
 
 MANIFEST = "minigiant.json"
+REFUSAL_OPENINGS = ("No", "Yes")  # the replies to prompt.VERIFY the refusal compares
 
 
 def logit(p: float) -> float:
@@ -27,10 +31,17 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def refusal_of(no_yes: Sequence[float]) -> float:
+    """The log-odds of "No" over "Yes", from their probabilities in REFUSAL_OPENINGS order."""
+    no, yes = (max(p, 1e-9) for p in no_yes)
+    return math.log(no) - math.log(yes)
+
+
 @dataclass(frozen=True)
 class AnswerabilityGate:
-    """P(answerable) = sigmoid(bias + w_doubt * logit(doubt) + w_best * best); abstain below
-    `threshold`, chosen so that a set share of answerable training questions is answered."""
+    """P(answerable) = sigmoid(bias + w_doubt * logit(doubt) + w_best * best + w_refusal *
+    refusal); abstain below `threshold`, chosen so that a set share of answerable training
+    questions is answered. A gate with w_refusal 0 needs no refusal probe."""
 
     generator: str  # the generator model whose doubt it was fitted on
     reranker: str  # the reranker whose sentence scores it was fitted on
@@ -38,13 +49,15 @@ class AnswerabilityGate:
     w_doubt: float
     w_best: float
     threshold: float
+    w_refusal: float = 0.0
 
-    def probability(self, best: float, doubt: float) -> float:
+    def probability(self, best: float, doubt: float, refusal: float = 0.0) -> float:
         z = self.bias + self.w_doubt * logit(doubt) + self.w_best * best
+        z += self.w_refusal * refusal
         return 1.0 / (1.0 + math.exp(-z))
 
-    def answers(self, best: float, doubt: float) -> bool:
-        return self.probability(best, doubt) >= self.threshold
+    def answers(self, best: float, doubt: float, refusal: float = 0.0) -> bool:
+        return self.probability(best, doubt, refusal) >= self.threshold
 
     def fits(self, generator_model: str) -> bool:
         """Whether the doubt it reads comes from the generator it was fitted for."""
@@ -64,4 +77,4 @@ def load_gate(model: str | None) -> AnswerabilityGate | None:
         (Path(resolve_model(model, "generator.answerability")) / MANIFEST).read_text()
     )
     fields = AnswerabilityGate.__dataclass_fields__
-    return AnswerabilityGate(**{k: spec[k] for k in fields})
+    return AnswerabilityGate(**{k: spec[k] for k in fields if k in spec})

@@ -32,6 +32,13 @@ def without_markers(text: str) -> str:
     return _MARKERS.sub("", text).strip()
 
 
+def cite_only(sentence: str, number: int) -> str:
+    """The sentence with its markers replaced by one [number], before its final punctuation."""
+    bare = _MARKERS.sub("", sentence).rstrip()
+    body = bare.rstrip(".!?")
+    return f"{body} [{number}]{bare[len(body) :]}{sentence[len(sentence.rstrip()) :]}"
+
+
 def cited_numbers(text: str) -> list[int]:
     """Passage numbers in order of first citation."""
     found: dict[int, None] = {}

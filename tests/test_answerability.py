@@ -1,5 +1,6 @@
 """The answerability gate: the shipped one, its fit rules, and what it does to an answer."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,20 +16,27 @@ def test_the_shipped_gate_trusts_a_sure_generator_over_a_doubtful_one() -> None:
     gate = load_gate("minigiant-answerability")
     assert gate is not None
     assert gate.fits(GeneratorSettings().model) and gate.reranker == "minigiant-reranker"
-    assert gate.answers(best=0.95, doubt=0.01)
-    assert not gate.answers(best=0.75, doubt=0.9)
-    # more doubt never makes an answer likelier, a better sentence never less likely
+    assert gate.answers(best=0.95, doubt=0.01, refusal=-3.0)
+    assert not gate.answers(best=0.75, doubt=0.9, refusal=3.0)
+    # more doubt or refusal never makes an answer likelier, a better sentence never less likely
     assert gate.probability(0.9, 0.1) > gate.probability(0.9, 0.5) > gate.probability(0.9, 0.9)
     assert gate.probability(0.95, 0.3) > gate.probability(0.8, 0.3)
+    assert gate.w_refusal < 0 and gate.probability(0.9, 0.3, -2.0) > gate.probability(0.9, 0.3, 2.0)
 
 
 def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(tmp_path: Path) -> None:
-    gate = AnswerabilityGate("models/qwen.gguf", "minigiant-reranker", -1.0, -0.5, 3.0, 0.4)
+    gate = AnswerabilityGate("models/qwen.gguf", "minigiant-reranker", -1.0, -0.5, 3.0, 0.4, -0.7)
     gate.save(tmp_path / "gate")
     loaded = load_gate(str(tmp_path / "gate"))
     assert loaded == gate
     assert loaded.fits("/elsewhere/qwen.gguf") and not loaded.fits("SmolLM2.gguf")
     assert load_gate(None) is None and load_gate("") is None
+    # a gate fitted before the refusal probe existed still loads, and asks for no probe
+    spec = json.loads((tmp_path / "gate" / "minigiant.json").read_text())
+    del spec["w_refusal"]
+    (tmp_path / "older").mkdir()
+    (tmp_path / "older" / "minigiant.json").write_text(json.dumps(spec))
+    assert load_gate(str(tmp_path / "older")).w_refusal == 0.0
 
 
 @pytest.mark.slow
@@ -39,6 +47,6 @@ def test_the_default_generator_abstains_when_only_a_related_passage_exists(
     qa.warm_up()
     unanswered = qa.ask("In which year did the Kestrel Ridge observatory close for good?")
     assert unanswered.abstained and unanswered.text == ABSTAIN, unanswered.text
-    assert unanswered.doubt is not None
+    assert unanswered.doubt is not None and unanswered.refusal is not None
     answered = qa.ask(FACTS["report.pdf"][2])
     assert "212 metres" in answered.text and not answered.abstained, answered.text

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from app import QA, Settings
-from generation.check import CheckerSettings, FactChecker, split_sentences
+from generation.check import CheckerSettings, FactChecker, recite, split_sentences
 from generation.check_features import direction_mismatch
 from tests.conftest import FACTS, SMALL_GENERATOR
 
@@ -83,12 +83,33 @@ def test_support_buried_in_a_long_article_is_found(checker: FactChecker) -> None
     assert good >= checker.settings.threshold > bad
 
 
+def test_a_sentence_citing_the_wrong_passage_is_pointed_at_the_right_one(
+    checker: FactChecker,
+) -> None:
+    passages = [FACTS["report.pdf"][1], EVIDENCE, "The harbour holds a fish market on Fridays."]
+    answer = (
+        "The observatory opened in 1897 [3]. "
+        "Imre Halvorsen donated its telescope [2]. "
+        "It sells fish on Tuesdays [1]."
+    )
+    text, verdicts = recite(answer, checker.check(answer, passages), above=0.5)
+    assert text == (
+        "The observatory opened in 1897 [2]. "
+        "Imre Halvorsen donated its telescope [2]. "
+        "It sells fish on Tuesdays [1]."
+    )
+    assert [text[v.start : v.end] for v in verdicts] == [v.text for v in verdicts]
+    assert [v.cited_supported for v in verdicts] == [True, True, False]
+
+
 def test_answers_carry_verdicts_by_default(built_index: Path) -> None:
     answer = QA.open(built_index).ask(FACTS["page.html"][2])
     assert answer.verdicts, answer.text
     for verdict in answer.verdicts:
         assert answer.text[verdict.start : verdict.end] == verdict.text
         assert 0.0 <= verdict.score <= 1.0 and verdict.passage is not None
+        if verdict.supported:  # recited where the generator's citation did not back it
+            assert verdict.cited_supported
     assert answer.grounded == all(v.supported for v in answer.verdicts)
     assert "check" in answer.timings
 

@@ -6,11 +6,12 @@ from pathlib import Path
 import pytest
 
 from app import QA, Settings
+from generation.answerability import REFUSAL_OPENINGS
 from generation.condense import Turn, rewrite_messages
 from generation.engines import GeneratorSettings, make_generator
 from generation.engines.local_server import free_port, llama_server
 from generation.engines.lookup_decoding import draft
-from generation.prompt import ABSTAIN, build_messages
+from generation.prompt import ABSTAIN, build_messages, verification_messages
 from indexing.errors import MinigiantError
 from indexing.models import resolve_model
 from retrieval.passages import Passage
@@ -98,6 +99,21 @@ def test_lookup_decoding_and_the_reused_cache_change_no_answer() -> None:
 
 
 @pytest.mark.slow
+def test_the_answer_reads_only_what_the_refusal_probe_did_not() -> None:
+    """The yes/no probe reads sources and question first; the answer's prompt then starts from
+    its cache, with only the probe's question cut away."""
+    settings = GeneratorSettings(engine="transformers", model=GGUF, device="cpu", dtype="float32")
+    generator = make_generator(settings)
+    title, text, question = FACTS["notes.txt"]
+    verify = verification_messages(question, [passage(text, title)])
+    no, yes = generator.opening_probabilities(verify, REFUSAL_OPENINGS)
+    assert 0.0 < no < 1.0 and 0.0 < yes < 1.0 and no + yes <= 1.0
+    ids = generator._prompt_ids(build_messages(question, [passage(text, title)]))
+    cache, _ = generator._caches.take(ids)
+    assert cache is not None and len(ids) - 8 <= cache.get_seq_length() < len(ids)
+
+
+@pytest.mark.slow
 def test_a_rewrite_between_two_answers_keeps_the_answer_prefix_cached() -> None:
     settings = GeneratorSettings(engine="transformers", model=GGUF, device="cpu", dtype="float32")
     generator = make_generator(settings)
@@ -124,7 +140,7 @@ def test_the_doubt_probe_leaves_the_answer_unchanged_and_can_abstain(built_index
     plain = make_generator(settings.model_copy(update={"prompt_lookup_tokens": 0}))
     title, text, question = FACTS["notes.txt"]
     messages = build_messages(question, [passage(text, title)])
-    doubt = probed.opening_probability(messages, ABSTAIN)
+    (doubt,) = probed.opening_probabilities(messages, [ABSTAIN])
     assert 0.0 < doubt < 1.0
     assert probed._caches.prompts  # the prompt is in the cache
     assert "".join(probed.stream(messages, 30, 0.0)) == "".join(plain.stream(messages, 30, 0.0))

@@ -80,6 +80,7 @@ class QAEval:
             "answerable": item.answerable,
             "prompt_tokens": answer.usage.get("prompt_tokens"),
             "doubt": answer.doubt,
+            "refusal": answer.refusal,
             "stages": {
                 k: v for k, v in answer.timings.items() if k not in ("total", "first_token")
             },

@@ -19,21 +19,26 @@ from app.eval.indexes import ensure_index, write_corpus
 from app.qa import QA
 from app.settings import Settings
 from app.train.trainer import TrainConfig, TrainLog, write_card
-from generation.answerability import AnswerabilityGate, logit
-from generation.prompt import ABSTAIN, build_messages
+from generation.answerability import REFUSAL_OPENINGS, AnswerabilityGate, logit, refusal_of
+from generation.prompt import ABSTAIN, VERIFY, build_messages, verification_messages
 
 EVAL_SAMPLE = 100  # `minigiant eval qa --dataset clapnq`'s default --limit and seed 0: held out
 ANSWERED_SHARE = 0.9  # the threshold answers this share of the answerable training questions
 
 
-def gate_signals(qa: QA, question: str) -> tuple[float, float] | None:
-    """(best sentence score, doubt) as the app computes them; None when the pruner's floor
-    abstains first."""
+def gate_signals(qa: QA, question: str) -> tuple[float, float, float] | None:
+    """(best sentence score, doubt, refusal) as the app computes them; None when the
+    pruner's floor abstains first or the engine gives no probabilities."""
     passages, best, stopped = qa.pruned(question, qa.retriever.retrieve(question), {})
     if stopped or not passages or best is None:
         return None
-    doubt = qa.generator.opening_probability(build_messages(question, passages), ABSTAIN)
-    return None if doubt is None else (best, doubt)
+    yes_no = qa.generator.opening_probabilities(
+        verification_messages(question, passages), REFUSAL_OPENINGS
+    )
+    doubt = qa.generator.opening_probabilities(build_messages(question, passages), [ABSTAIN])
+    if yes_no is None or doubt is None:
+        return None
+    return best, doubt[0], refusal_of(yes_no)
 
 
 def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> TrainLog:
@@ -53,7 +58,7 @@ def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> T
     for item in tqdm(items, desc="answerability signals", unit="question"):
         signals = gate_signals(qa, item.question)
         if signals is not None:
-            rows.append([logit(signals[1]), signals[0]])
+            rows.append([logit(signals[1]), signals[0], signals[2]])
             labels.append(int(item.answerable))
     qa.close()
     x, y = np.array(rows), np.array(labels)
@@ -68,6 +73,7 @@ def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> T
         w_doubt=float(model.coef_[0][0]),
         w_best=float(model.coef_[0][1]),
         threshold=threshold,
+        w_refusal=float(model.coef_[0][2]),
     )
     cut = np.quantile(held[y == 1], 1 - ANSWERED_SHARE)
     run = TrainLog(
@@ -82,6 +88,7 @@ def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> T
             "cv_roc_auc": float(roc_auc_score(y, held)),
             "cv_roc_auc_doubt_alone": float(roc_auc_score(y, -x[:, 0])),
             "cv_roc_auc_best_alone": float(roc_auc_score(y, x[:, 1])),
+            "cv_roc_auc_refusal_alone": float(roc_auc_score(y, -x[:, 2])),
             "cv_unanswerable_stopped": float(((held < cut) & (y == 0)).sum() / (y == 0).sum()),
         },
         wall_seconds=time.perf_counter() - started,
@@ -91,8 +98,9 @@ def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> T
         out,
         run,
         "Decides before generating whether the pruned sources answer the question: a "
-        "logistic model over the pruner's best sentence score and the generator's doubt (its "
-        f"probability of replying '{ABSTAIN}'), fitted for `{settings.generator.model}`.",
+        "logistic model over the pruner's best sentence score, the generator's doubt (its "
+        f"probability of replying '{ABSTAIN}') and its refusal (log-odds of No over Yes when "
+        f"asked '{VERIFY}'), fitted for `{settings.generator.model}`.",
         {"CLAPNQ dev, outside the QA eval's default sample": "Apache-2.0"},
         method=(
             f"Threshold: the gate answers {ANSWERED_SHARE:.0%} of the answerable training "

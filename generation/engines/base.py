@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -46,7 +46,8 @@ class GeneratorSettings(BaseModel):
     # the eval sample, under an earlier prompt) the eval sample's unanswerable questions got
     # 4 points more abstentions and the answerable ones 4 points fewer answers (README)
     abstain_above: float | None = Field(None, gt=0.0, le=1.0)
-    # transformers: the gate that weighs that doubt with the pruner's best sentence score
+    # transformers: the gate that weighs that doubt, the model's yes/no on whether the
+    # sources state the answer, and the pruner's best sentence score
     # (generation/answerability.py); applies only to the generator and reranker it was fitted
     # for. The shipped one is fitted for the default Qwen2.5-Coder-1.5B. None: off
     answerability: str | None = "minigiant-answerability"
@@ -69,8 +70,10 @@ class Generator(Protocol):
         usage: dict[str, int] | None = None,
     ) -> Iterator[str]: ...
 
-    def opening_probability(self, messages: Messages, opening: str) -> float | None:
-        """The model's probability that its reply starts with `opening`'s first token; None
-        where the engine cannot tell. Costs one read of the prompt, which the answer that
-        follows reuses."""
+    def opening_probabilities(
+        self, messages: Messages, openings: Sequence[str]
+    ) -> list[float] | None:
+        """The model's probability that its reply starts with each opening's first token;
+        None where the engine cannot tell. Costs one read of the prompt, which a later prompt
+        sharing its beginning (the answer that follows) reuses."""
         ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from generation.engines.base import GeneratorSettings, Messages
 from indexing.models import load_once, resolve_model
@@ -33,7 +33,7 @@ class LlamaCppGenerator:
         # one llama.cpp context answers one request at a time
         self._lock = _locks.setdefault(id(self.llm), threading.Lock())
 
-    def opening_probability(self, messages: Messages, opening: str) -> None:
+    def opening_probabilities(self, messages: Messages, openings: Sequence[str]) -> None:
         """llama-cpp-python exposes probabilities only when every position's logits are kept,
         which would slow every prompt down."""
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from generation.engines.base import GeneratorSettings, Messages
 from indexing.errors import MinigiantError
@@ -30,7 +30,7 @@ class OpenAIGenerator:
             max_retries=1,
         )
 
-    def opening_probability(self, messages: Messages, opening: str) -> None:
+    def opening_probabilities(self, messages: Messages, openings: Sequence[str]) -> None:
         """Servers differ in whether and how they return log-probabilities."""
         return None
 

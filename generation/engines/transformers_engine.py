@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from generation.engines.base import GeneratorSettings, Messages
@@ -63,13 +63,13 @@ class TransformersGenerator:
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )["input_ids"][0].tolist()
 
-    def opening_probability(self, messages: Messages, opening: str) -> float:
+    def opening_probabilities(self, messages: Messages, openings: Sequence[str]) -> list[float]:
         """Reads the prompt into the reusable cache, so the answer after it starts at once."""
         import torch
         from transformers import DynamicCache
 
         ids = self._prompt_ids(messages)
-        first = self.tokenizer(opening, add_special_tokens=False)["input_ids"][0]
+        first = [self.tokenizer(o, add_special_tokens=False)["input_ids"][0] for o in openings]
         with self._lock, torch.inference_mode():
             cache, _ = self._caches.take(ids)
             cache = cache or DynamicCache(config=self.model.config)
@@ -78,7 +78,7 @@ class TransformersGenerator:
             logits = out.logits[0, -1].float()
             # the answer that follows starts from this token without reading the prompt again
             self._caches.put(ids, cache, int(logits.argmax()))
-        return float(torch.softmax(logits, -1)[first])
+        return torch.softmax(logits, -1)[first].tolist()
 
     def stream(
         self,
