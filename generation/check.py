@@ -46,8 +46,8 @@ class CheckerSettings(BaseModel):
     # a sentence whose cited passages do not back it is made to cite the passage that does,
     # when that one scores at least this much (in the finished answer; the streamed text
     # keeps the generator's markers). Above the acceptance threshold: on 200 SQuAD answers,
-    # moves on weaker support pointed about as many citations away from the gold passage as
-    # towards it. None: never
+    # re-pointing on weaker support moved about as many citations away from the gold passage
+    # as towards it. None: never
     recite_above: float | None = Field(0.5, ge=0.0, le=1.0)
     batch_size: int = Field(16, ge=1)  # small batches: less padding of short sentences
     device: str | None = None
