@@ -10,24 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.settings import Settings
-from generation.answerability import (
-    REFUSAL_OPENINGS,
-    AnswerabilityGate,
-    load_gate,
-    refusal_of,
-)
+from generation.answerability import AnswerabilityGate, load_gate, read_refusal
 from generation.attribution import SentenceAttributor
 from generation.check import FactChecker, SentenceVerdict, recite
 from generation.citations import CitationFilter, cited_numbers
 from generation.condense import Condenser, Turn, recent, turns_from
 from generation.engines import Generator, GeneratorSettings, make_generator
-from generation.prompt import (
-    ABSTAIN,
-    build_messages,
-    fit_to_context,
-    is_abstention,
-    verification_messages,
-)
+from generation.prompt import ABSTAIN, build_messages, fit_to_context, is_abstention
 from generation.prune import prune_passages, sentence_scorer
 from indexing.documents import titled
 from indexing.embedding import Embedder
@@ -335,10 +324,7 @@ class QA:
         messages = build_messages(run.question, run.passages, run.history)
         gate = self._gate(settings)
         if gate is not None and gate.w_refusal:
-            # read first: the answer's prompt then reuses all of it but the yes/no question
-            verify = verification_messages(run.question, run.passages, run.history)
-            no_yes = generator.opening_probabilities(verify, REFUSAL_OPENINGS)
-            run.refusal = None if no_yes is None else refusal_of(no_yes)
+            run.refusal = read_refusal(generator, run.question, run.passages, run.history)
         if settings.abstain_above is not None or gate is not None:
             doubt = generator.opening_probabilities(messages, [ABSTAIN])
             run.doubt = None if doubt is None else doubt[0]

@@ -13,7 +13,6 @@ cross-encoders named by `--pruner` (a folder or a Hugging Face id) to compare.
 from __future__ import annotations
 
 import argparse
-import logging
 import time
 from collections.abc import Callable
 
@@ -26,8 +25,6 @@ from app.eval.metrics import contains_answer
 from app.settings import Settings
 from generation.prune import CHARS_PER_TOKEN, prune_passages
 from retrieval.rerank import Reranker
-
-log = logging.getLogger(__name__)
 
 
 def main() -> None:

@@ -19,8 +19,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from generation.prompt import verification_messages
 from indexing.models import resolve_model
+
+if TYPE_CHECKING:
+    from generation.condense import Turn
+    from generation.engines.base import Generator
+    from retrieval.passages import Passage
 
 MANIFEST = "minigiant.json"
 REFUSAL_OPENINGS = ("No", "Yes")  # the replies to prompt.VERIFY the refusal compares
@@ -35,6 +42,20 @@ def refusal_of(no_yes: Sequence[float]) -> float:
     """The log-odds of "No" over "Yes", from their probabilities in REFUSAL_OPENINGS order."""
     no, yes = (max(p, 1e-9) for p in no_yes)
     return math.log(no) - math.log(yes)
+
+
+def read_refusal(
+    generator: Generator,
+    question: str,
+    passages: Sequence[Passage],
+    history: Sequence[Turn] = (),
+) -> float | None:
+    """The generator's refusal over these sources; None where the engine gives no
+    probabilities. Read it before the answer's prompt, which then reuses all of the reading
+    but the yes/no question."""
+    verify = verification_messages(question, passages, history)
+    no_yes = generator.opening_probabilities(verify, REFUSAL_OPENINGS)
+    return None if no_yes is None else refusal_of(no_yes)
 
 
 @dataclass(frozen=True)

@@ -237,12 +237,13 @@ def recite(
     for v in sorted(verdicts, key=lambda v: v.start):
         sentence = answer[v.start : v.end]
         claim = len(without_markers(sentence).split()) >= MIN_CLAIM_WORDS
-        if claim and v.score >= above and v.passage is not None and not v.cited_supported:
+        recited = claim and v.score >= above and v.passage is not None and not v.cited_supported
+        if recited:
             sentence = cite_only(sentence, v.passage)
         text += answer[last : v.start] + sentence
         start = v.start + shift
         shift += len(sentence) - (v.end - v.start)
-        cited = v.cited_supported if sentence == answer[v.start : v.end] else True
+        cited = True if recited else v.cited_supported
         moved.append(
             replace(v, text=sentence, start=start, end=start + len(sentence), cited_supported=cited)
         )

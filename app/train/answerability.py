@@ -19,8 +19,8 @@ from app.eval.indexes import ensure_index, write_corpus
 from app.qa import QA
 from app.settings import Settings
 from app.train.trainer import TrainConfig, TrainLog, write_card
-from generation.answerability import REFUSAL_OPENINGS, AnswerabilityGate, logit, refusal_of
-from generation.prompt import ABSTAIN, VERIFY, build_messages, verification_messages
+from generation.answerability import AnswerabilityGate, logit, read_refusal
+from generation.prompt import ABSTAIN, VERIFY, build_messages
 
 EVAL_SAMPLE = 100  # `minigiant eval qa --dataset clapnq`'s default --limit and seed 0: held out
 ANSWERED_SHARE = 0.9  # the threshold answers this share of the answerable training questions
@@ -32,13 +32,11 @@ def gate_signals(qa: QA, question: str) -> tuple[float, float, float] | None:
     passages, best, stopped = qa.pruned(question, qa.retriever.retrieve(question), {})
     if stopped or not passages or best is None:
         return None
-    yes_no = qa.generator.opening_probabilities(
-        verification_messages(question, passages), REFUSAL_OPENINGS
-    )
+    refusal = read_refusal(qa.generator, question, passages)
     doubt = qa.generator.opening_probabilities(build_messages(question, passages), [ABSTAIN])
-    if yes_no is None or doubt is None:
+    if refusal is None or doubt is None:
         return None
-    return best, doubt[0], refusal_of(yes_no)
+    return best, doubt[0], refusal
 
 
 def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> TrainLog:
