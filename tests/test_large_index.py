@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -53,6 +54,21 @@ def test_ivf_and_pq_find_what_flat_finds_and_survive_mmap(
     assert mapped.kind == kind and mapped.size == len(vectors) - 10
     np.testing.assert_array_equal(mapped.search(queries, 10)[1], index.search(queries, 10)[1])
     assert not set(mapped.search(queries[:10], 10)[1].ravel()) & set(range(100, 110))
+
+
+def test_flat_index_stores_half_floats_and_ranks_as_exact_search(
+    vectors: np.ndarray, tmp_path: Path
+) -> None:
+    exact = faiss.IndexFlatIP(DIM)
+    exact.add(vectors)
+    index = flat_index(vectors)
+    found = index.search(vectors[:200], 10)[1] - 100
+    truth = exact.search(vectors[:200], 10)[1]
+    assert (found[:, 0] == truth[:, 0]).all()
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth, strict=True)]) > 0.99
+    index.save(tmp_path / "faiss.index")
+    float32_bytes = vectors.size * 4
+    assert (tmp_path / "faiss.index").stat().st_size < 0.6 * float32_bytes + 8 * len(vectors)
 
 
 def test_pq_bytes_must_divide_the_dimension(vectors: np.ndarray) -> None:
