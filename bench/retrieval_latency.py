@@ -3,7 +3,8 @@
 FTS5 rows are real SciFact abstracts repeated to the wanted count; FAISS holds random unit
 vectors of the embedder's size (what matters for search cost is their number, not meaning).
 Past `ivf_threshold` (100k) the index switches to IVF, as a real index would. Queries are real
-SciFact claims, embedded by the real embedder inside each timed call.
+SciFact claims, embedded by the real embedder inside each timed call; the last stage is the
+app's: hybrid retrieval, then the shipped reranker reading the top 10.
 
     python bench/retrieval_latency.py --sizes 10000 100000 --queries 100
 """
@@ -26,7 +27,8 @@ from indexing.index_dir import SQLITE_NAME, IndexDir
 from indexing.reader import IndexReader
 from indexing.store import ChunkStore, FileRecord
 from indexing.vectors import VectorIndex
-from retrieval.hybrid import HybridRetriever, RetrievalOptions
+from retrieval.hybrid import HybridRetriever, RetrievalOptions, load_reranker
+from retrieval.rerank import Reranker
 
 
 def build_synthetic(root: Path, size: int, embedder: Embedder) -> None:
@@ -54,13 +56,16 @@ def build_synthetic(root: Path, size: int, embedder: Embedder) -> None:
         vectors.save(staging / "faiss.index")
 
 
-def measure(root: Path, embedder: Embedder, queries: list[str]) -> dict[str, list[float]]:
+def measure(
+    root: Path, embedder: Embedder, reranker: Reranker, queries: list[str]
+) -> dict[str, list[float]]:
     reader = IndexReader.open(root)
-    retriever = HybridRetriever(reader, embedder, RetrievalOptions())
+    retriever = HybridRetriever(reader, embedder, RetrievalOptions(), reranker)
     stages = {
         "dense top-50": lambda q: retriever.dense.search(q, 50),
         "lexical top-50": lambda q: retriever.lexical.search(q, 50),
-        "hybrid top-5": lambda q: retriever.retrieve(q),
+        "hybrid top-5": lambda q: retriever.retrieve(q, rerank=False),
+        "hybrid + rerank 10, top-5": lambda q: retriever.retrieve(q),
     }
     seconds: dict[str, list[float]] = {name: [] for name in stages}
     for q in queries[:5]:  # warm caches and the tokenizer
@@ -83,6 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     setup_logging()
     embedder = Embedder("all-MiniLM-L6-v2", device="cpu")
+    reranker = load_reranker(RetrievalOptions(), "cpu")
+    assert reranker is not None
     data = scifact()
     queries = [data.queries[q] for q in sorted(data.queries, key=int)][: args.queries]
     rows, p50 = [], {}
@@ -90,14 +97,14 @@ def main() -> None:
         for size in args.sizes:
             root = Path(tmp) / f"idx-{size}"
             build_synthetic(root, size, embedder)
-            for stage, seconds in measure(root, embedder, queries).items():
+            for stage, seconds in measure(root, embedder, reranker, queries).items():
                 median, p95 = percentiles_ms(seconds)
                 rows.append({"chunks": size, "stage": stage, "p50 ms": median, "p95 ms": p95})
                 p50[(size, stage.split(" (")[0])] = median
     small, large = min(args.sizes), max(args.sizes)
     ratios = {
         f"p50 {stage} at {large} / at {small} chunks": p50[(large, stage)] / p50[(small, stage)]
-        for stage in ("dense top-50", "lexical top-50", "hybrid top-5")
+        for stage in ("dense top-50", "lexical top-50", "hybrid top-5", "hybrid + rerank 10, top-5")
     }
     print_result(f"Retrieval latency, {len(queries)} SciFact queries", rows, ratios)
 
