@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.settings import Settings
-from generation.answerability import AnswerabilityGate, load_gate, read_refusal
+from generation.answerability import (
+    AnswerabilityGate,
+    load_gate,
+    question_coverage,
+    read_refusal,
+)
 from generation.attribution import SentenceAttributor
 from generation.check import FactChecker, SentenceVerdict, recite
 from generation.citations import CitationFilter, cited_numbers
@@ -87,11 +92,10 @@ def _doubtful(run: _Run, abstain_above: float | None, gate: AnswerabilityGate | 
     assert run.doubt is not None
     if abstain_above is not None and run.doubt >= abstain_above:
         return True
-    return (
-        gate is not None
-        and run.best is not None
-        and not gate.answers(run.best, run.doubt, run.refusal or 0.0)
-    )
+    if gate is None or run.best is None:
+        return False
+    coverage = question_coverage(run.question, [p.read_text for p in run.passages])
+    return not gate.answers(run.best, run.doubt, run.refusal or 0.0, coverage)
 
 
 class AnswerStream:

@@ -1,8 +1,10 @@
 """Whether the pruned passages answer the question, before the generator is asked.
 
 A question the sources do not answer should get "I don't know", but a related passage tempts
-a generator into answering anyway. Three signals each separate the cases only partly: the
-pruner's best sentence score (how well any sentence matches the question), the generator's
+a generator into answering anyway. Four signals each separate the cases only partly: the
+pruner's best sentence score (how well any sentence matches the question), the question's
+coverage (the share of its content words found in the text the generator reads: what a
+question asks about is often what an unanswering passage never names), the generator's
 doubt (its probability of opening with the abstention, read from the prompt it is about to
 answer) and its refusal (the log-odds of "No" over "Yes" when the same prompt asks outright
 whether the sources state the answer: a few tokens more to read, since the answer's prompt
@@ -23,6 +25,8 @@ from typing import TYPE_CHECKING
 
 from generation.prompt import verification_messages
 from indexing.models import resolve_model
+from retrieval.lexical import STOPWORDS
+from retrieval.windows import prefix_terms
 
 if TYPE_CHECKING:
     from generation.condense import Turn
@@ -31,6 +35,12 @@ if TYPE_CHECKING:
 
 MANIFEST = "minigiant.json"
 REFUSAL_OPENINGS = ("No", "Yes")  # the replies to prompt.VERIFY the refusal compares
+# words that shape a question without naming what it is about
+_ASKING = frozenset(
+    prefix_terms(
+        " ".join(STOPWORDS) + " what which who whom whose when where why how does did many much"
+    )
+)
 
 
 def logit(p: float) -> float:
@@ -58,11 +68,22 @@ def read_refusal(
     return None if no_yes is None else refusal_of(no_yes)
 
 
+def question_coverage(question: str, texts: Sequence[str]) -> float:
+    """The share of the question's content words (prefix-stemmed) found in `texts`; 1.0 for
+    a question made of asking words only."""
+    wanted = prefix_terms(question) - _ASKING
+    if not wanted:
+        return 1.0
+    found = set().union(*(prefix_terms(t) for t in texts)) if texts else set()
+    return len(wanted & found) / len(wanted)
+
+
 @dataclass(frozen=True)
 class AnswerabilityGate:
     """P(answerable) = sigmoid(bias + w_doubt * logit(doubt) + w_best * best + w_refusal *
-    refusal); abstain below `threshold`, chosen so that a set share of answerable training
-    questions is answered. A gate with w_refusal 0 needs no refusal probe."""
+    refusal + w_coverage * coverage); abstain below `threshold`, chosen so that a set share of
+    answerable training questions is answered. A gate with w_refusal 0 needs no refusal probe;
+    gates fitted before a signal existed weigh it 0."""
 
     generator: str  # the generator model whose doubt it was fitted on
     reranker: str  # the reranker whose sentence scores it was fitted on
@@ -71,14 +92,19 @@ class AnswerabilityGate:
     w_best: float
     threshold: float
     w_refusal: float = 0.0
+    w_coverage: float = 0.0
 
-    def probability(self, best: float, doubt: float, refusal: float = 0.0) -> float:
+    def probability(
+        self, best: float, doubt: float, refusal: float = 0.0, coverage: float = 1.0
+    ) -> float:
         z = self.bias + self.w_doubt * logit(doubt) + self.w_best * best
-        z += self.w_refusal * refusal
+        z += self.w_refusal * refusal + self.w_coverage * coverage
         return 1.0 / (1.0 + math.exp(-z))
 
-    def answers(self, best: float, doubt: float, refusal: float = 0.0) -> bool:
-        return self.probability(best, doubt, refusal) >= self.threshold
+    def answers(
+        self, best: float, doubt: float, refusal: float = 0.0, coverage: float = 1.0
+    ) -> bool:
+        return self.probability(best, doubt, refusal, coverage) >= self.threshold
 
     def fits(self, generator_model: str) -> bool:
         """Whether the doubt it reads comes from the generator it was fitted for."""

@@ -37,8 +37,8 @@ def focused_windows(query: str, passages: Sequence[Sequence[str]], keep: int) ->
     Term overlap is nearly free, so the cross-encoder reads a few dozen words of each passage
     instead of all of it (intra-document cascading, Hofstätter et al. 2021).
     """
-    wanted = _terms(query)
-    bags = [[_terms(w) & wanted for w in windows] for windows in passages]
+    wanted = prefix_terms(query)
+    bags = [[prefix_terms(w) & wanted for w in windows] for windows in passages]
     count = sum(len(b) for b in bags)
     df = {t: sum(t in bag for passage in bags for bag in passage) for t in wanted}
     idf = {t: math.log((count + 1) / (n + 0.5)) for t, n in df.items()}
@@ -50,8 +50,9 @@ def focused_windows(query: str, passages: Sequence[Sequence[str]], keep: int) ->
     return kept
 
 
-def _terms(text: str) -> set[str]:
-    # a six-letter prefix is a crude stem: "regulates" meets "regulated" and "regulation"
+def prefix_terms(text: str) -> set[str]:
+    """Words of three letters or more, cut to six: a crude stem ("regulates" meets "regulated"
+    and "regulation") that needs no language model."""
     return {w[:6] for w in _WORD.findall(text.lower()) if len(w) > 2}
 
 

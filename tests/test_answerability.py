@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from app import QA
-from generation.answerability import AnswerabilityGate, load_gate
+from generation.answerability import AnswerabilityGate, load_gate, question_coverage
 from generation.engines import GeneratorSettings
 from generation.prompt import ABSTAIN
 from tests.conftest import FACTS
@@ -22,21 +22,36 @@ def test_the_shipped_gate_trusts_a_sure_generator_over_a_doubtful_one() -> None:
     assert gate.probability(0.9, 0.1) > gate.probability(0.9, 0.5) > gate.probability(0.9, 0.9)
     assert gate.probability(0.95, 0.3) > gate.probability(0.8, 0.3)
     assert gate.w_refusal < 0 and gate.probability(0.9, 0.3, -2.0) > gate.probability(0.9, 0.3, 2.0)
+    assert gate.w_coverage > 0 and gate.probability(0.9, 0.3, 0.0, 1.0) > gate.probability(
+        0.9, 0.3, 0.0, 0.5
+    )
+
+
+def test_coverage_counts_the_question_words_the_sources_name() -> None:
+    source = ["The Velmora harbour lighthouse, built in 1871, stands 38 metres tall."]
+    assert question_coverage("How tall is the Velmora harbour lighthouse?", source) == 1.0
+    # "closed" and "keepers" are what this question asks about, and the source names neither
+    assert question_coverage("When was the Velmora lighthouse closed to keepers?", source) == 0.5
+    assert question_coverage("What is it?", source) == 1.0  # nothing but asking words
+    assert question_coverage("How tall is the lighthouse?", []) == 0.0
 
 
 def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(tmp_path: Path) -> None:
-    gate = AnswerabilityGate("models/qwen.gguf", "minigiant-reranker", -1.0, -0.5, 3.0, 0.4, -0.7)
+    gate = AnswerabilityGate(
+        "models/qwen.gguf", "minigiant-reranker", -1.0, -0.5, 3.0, 0.4, -0.7, 1.2
+    )
     gate.save(tmp_path / "gate")
     loaded = load_gate(str(tmp_path / "gate"))
     assert loaded == gate
     assert loaded.fits("/elsewhere/qwen.gguf") and not loaded.fits("SmolLM2.gguf")
     assert load_gate(None) is None and load_gate("") is None
-    # a gate fitted before the refusal probe existed still loads, and asks for no probe
+    # a gate fitted before the refusal probe and coverage existed still loads, weighing them 0
     spec = json.loads((tmp_path / "gate" / "minigiant.json").read_text())
-    del spec["w_refusal"]
+    del spec["w_refusal"], spec["w_coverage"]
     (tmp_path / "older").mkdir()
     (tmp_path / "older" / "minigiant.json").write_text(json.dumps(spec))
-    assert load_gate(str(tmp_path / "older")).w_refusal == 0.0
+    older = load_gate(str(tmp_path / "older"))
+    assert older.w_refusal == 0.0 and older.w_coverage == 0.0
 
 
 @pytest.mark.slow

@@ -19,16 +19,21 @@ from app.eval.indexes import ensure_index, write_corpus
 from app.qa import QA
 from app.settings import Settings
 from app.train.trainer import TrainConfig, TrainLog, write_card
-from generation.answerability import AnswerabilityGate, logit, read_refusal
+from generation.answerability import (
+    AnswerabilityGate,
+    logit,
+    question_coverage,
+    read_refusal,
+)
 from generation.prompt import ABSTAIN, VERIFY, build_messages
 
 EVAL_SAMPLE = 100  # `minigiant eval qa --dataset clapnq`'s default --limit and seed 0: held out
 ANSWERED_SHARE = 0.9  # the threshold answers this share of the answerable training questions
 
 
-def gate_signals(qa: QA, question: str) -> tuple[float, float, float] | None:
-    """(best sentence score, doubt, refusal) as the app computes them; None when the
-    pruner's floor abstains first or the engine gives no probabilities."""
+def gate_signals(qa: QA, question: str) -> tuple[float, float, float, float] | None:
+    """(best sentence score, doubt, refusal, coverage) as the app computes them; None when
+    the pruner's floor abstains first or the engine gives no probabilities."""
     passages, best, stopped = qa.pruned(question, qa.retriever.retrieve(question), {})
     if stopped or not passages or best is None:
         return None
@@ -36,7 +41,7 @@ def gate_signals(qa: QA, question: str) -> tuple[float, float, float] | None:
     doubt = qa.generator.opening_probabilities(build_messages(question, passages), [ABSTAIN])
     if refusal is None or doubt is None:
         return None
-    return best, doubt[0], refusal
+    return best, doubt[0], refusal, question_coverage(question, [p.read_text for p in passages])
 
 
 def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> TrainLog:
@@ -56,7 +61,7 @@ def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> T
     for item in tqdm(items, desc="answerability signals", unit="question"):
         signals = gate_signals(qa, item.question)
         if signals is not None:
-            rows.append([logit(signals[1]), signals[0], signals[2]])
+            rows.append([logit(signals[1]), signals[0], signals[2], signals[3]])
             labels.append(int(item.answerable))
     qa.close()
     x, y = np.array(rows), np.array(labels)
@@ -72,6 +77,7 @@ def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> T
         w_best=float(model.coef_[0][1]),
         threshold=threshold,
         w_refusal=float(model.coef_[0][2]),
+        w_coverage=float(model.coef_[0][3]),
     )
     cut = np.quantile(held[y == 1], 1 - ANSWERED_SHARE)
     run = TrainLog(
@@ -87,6 +93,7 @@ def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> T
             "cv_roc_auc_doubt_alone": float(roc_auc_score(y, -x[:, 0])),
             "cv_roc_auc_best_alone": float(roc_auc_score(y, x[:, 1])),
             "cv_roc_auc_refusal_alone": float(roc_auc_score(y, -x[:, 2])),
+            "cv_roc_auc_coverage_alone": float(roc_auc_score(y, x[:, 3])),
             "cv_unanswerable_stopped": float(((held < cut) & (y == 0)).sum() / (y == 0).sum()),
         },
         wall_seconds=time.perf_counter() - started,
@@ -96,7 +103,8 @@ def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> T
         out,
         run,
         "Decides before generating whether the pruned sources answer the question: a "
-        "logistic model over the pruner's best sentence score, the generator's doubt (its "
+        "logistic model over the pruner's best sentence score, the share of the question's "
+        "content words found in the pruned sources, the generator's doubt (its "
         f"probability of replying '{ABSTAIN}') and its refusal (log-odds of No over Yes when "
         f"asked '{VERIFY}'), fitted for `{settings.generator.model}`.",
         {"CLAPNQ dev, outside the QA eval's default sample": "Apache-2.0"},
