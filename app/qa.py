@@ -13,6 +13,7 @@ from app.settings import Settings
 from generation.answerability import (
     AnswerabilityGate,
     load_gate,
+    missing_words,
     question_coverage,
     read_refusal,
 )
@@ -65,6 +66,8 @@ class Answer:
     # the question as retrieval read it, when the conversation before it changed it
     standalone: str | None = None
     history_turns: int = 0  # earlier messages of the conversation the generator saw
+    # with an abstention: the question's words that the passages it read never name
+    missing: list[str] = field(default_factory=list)
 
 
 History = Iterable[Turn | Mapping[str, object]]
@@ -271,6 +274,9 @@ class QA:
                 refusal=run.refusal,
                 standalone=standalone,
                 history_turns=len(earlier),
+                missing=missing_words(asked, [p.read_text for p in passages])
+                if abstained and passages
+                else [],
             )
 
         return AnswerStream(pieces(), finish, standalone)

@@ -18,6 +18,9 @@ from indexing.reader import IndexReader
 def sources_text(answer: Answer) -> str:
     """Sources, then the checker's verdict on each sentence, then stage timings."""
     if answer.abstained:
+        unnamed = ", ".join(answer.missing) if answer.passages else ""
+        if unnamed:
+            return f"(no answer in the index; the passages found never name: {unnamed})"
         return "(no answer in the index)"
     lines = ["Sources:"] if answer.citations else ["(no sources cited)"]
     for citation in answer.citations:

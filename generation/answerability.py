@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import string
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -74,8 +75,19 @@ def question_coverage(question: str, texts: Sequence[str]) -> float:
     wanted = prefix_terms(question) - _ASKING
     if not wanted:
         return 1.0
-    found = set().union(*(prefix_terms(t) for t in texts)) if texts else set()
-    return len(wanted & found) / len(wanted)
+    return len(wanted & _named(texts)) / len(wanted)
+
+
+def missing_words(question: str, texts: Sequence[str]) -> list[str]:
+    """The question's content words, as the user wrote them, that `texts` never name: told
+    with an abstention, they show what to rephrase or which document to add."""
+    missing = prefix_terms(question) - _ASKING - _named(texts)
+    words = (w.strip(string.punctuation) for w in question.split())
+    return list(dict.fromkeys(w for w in words if prefix_terms(w) & missing))
+
+
+def _named(texts: Sequence[str]) -> set[str]:
+    return set().union(*(prefix_terms(t) for t in texts)) if texts else set()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 
 from app import QA
-from generation.answerability import AnswerabilityGate, load_gate, question_coverage
+from app.render import sources_text
+from generation.answerability import (
+    AnswerabilityGate,
+    load_gate,
+    missing_words,
+    question_coverage,
+)
 from generation.engines import GeneratorSettings
 from generation.prompt import ABSTAIN
 from tests.conftest import FACTS
@@ -34,6 +40,9 @@ def test_coverage_counts_the_question_words_the_sources_name() -> None:
     assert question_coverage("When was the Velmora lighthouse closed to keepers?", source) == 0.5
     assert question_coverage("What is it?", source) == 1.0  # nothing but asking words
     assert question_coverage("How tall is the lighthouse?", []) == 0.0
+    question = "When was the Velmora lighthouse closed to keepers? Closed, really?"
+    assert missing_words(question, source) == ["closed", "keepers", "Closed", "really"]
+    assert missing_words("How tall is the Velmora harbour lighthouse?", source) == []
 
 
 def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(tmp_path: Path) -> None:
@@ -63,5 +72,7 @@ def test_the_default_generator_abstains_when_only_a_related_passage_exists(
     unanswered = qa.ask("In which year did the Kestrel Ridge observatory close for good?")
     assert unanswered.abstained and unanswered.text == ABSTAIN, unanswered.text
     assert unanswered.doubt is not None and unanswered.refusal is not None
+    assert "close" in unanswered.missing and "Kestrel" not in unanswered.missing
+    assert "the passages found never name: " in sources_text(unanswered)
     answered = qa.ask(FACTS["report.pdf"][2])
     assert "212 metres" in answered.text and not answered.abstained, answered.text

@@ -104,6 +104,17 @@ def test_unsupported_sentences_are_marked_and_announced_at_the_top() -> None:
     assert "mg-warning" not in ok and "Every sentence is supported" in ok
 
 
+def test_an_abstention_names_the_question_words_no_passage_found_mentions() -> None:
+    answer = _answer(None)
+    answer.text, answer.abstained, answer.citations = "I don't know.", True, []
+    answer.missing = ["closed", "<keepers>"]
+    html = render.sources_html(answer, "abc")
+    assert "No answer in the indexed documents." in html
+    assert "never name <b>closed</b>, <b>&lt;keepers&gt;</b>." in html
+    answer.missing = []
+    assert "never name" not in render.sources_html(answer, "abc")
+
+
 def test_details_and_passage_panel_escape_document_text() -> None:
     answer = _answer(None)
     details = render.details_html(answer, "abc")

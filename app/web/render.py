@@ -99,7 +99,11 @@ def sources_html(answer: Answer, answer_id: str) -> str:
     total = answer.timings.get("total", 0.0)
     meta = f'<span class="mg-meta">{total:.1f} s · index v{answer.index_version}</span>'
     if answer.abstained:
-        return f'<div class="mg-sources">No answer in the indexed documents. {meta}</div>'
+        missing = ", ".join(f"<b>{escape(w)}</b>" for w in answer.missing)
+        unnamed = (
+            f" The passages found never name {missing}." if missing and answer.passages else ""
+        )
+        return f'<div class="mg-sources">No answer in the indexed documents.{unnamed} {meta}</div>'
     if not answer.citations:
         return f'<div class="mg-sources">No sources cited. {meta}</div>'
     links = " ".join(
