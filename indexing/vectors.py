@@ -28,10 +28,10 @@ class VectorIndex:
 
     Small collections use an exact flat index of float16 vectors: half the memory of float32,
     a single query over 100k of them 3.5x faster here, the same top 10 (bench/README.md).
-    Past `ivf_threshold` vectors the index is rebuilt as IVF (trained on a sample), which
-    keeps search sub-linear at millions of chunks.
-    With `pq_bytes` the IVF lists hold product-quantised codes of that many bytes instead of
-    float32 vectors (384 dims: 1536 -> 48 bytes), trading some recall for memory. All kinds
+    Past `ivf_threshold` vectors the index is rebuilt as IVF (trained on a sample, float16
+    lists too), which keeps search sub-linear at millions of chunks.
+    With `pq_bytes` the IVF lists hold product-quantised codes of that many bytes instead
+    (384 dims: 768 -> 48 bytes), trading some recall for memory. All kinds
     support removal by id, so deleted files never come back in results.
     """
 
@@ -127,8 +127,14 @@ class VectorIndex:
             ivf = faiss.IndexIVFPQ(
                 quantizer, self.dimension, nlist, pq_bytes, 8, faiss.METRIC_INNER_PRODUCT
             )
-        else:
-            ivf = faiss.IndexIVFFlat(quantizer, self.dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+        else:  # float16 lists, as the flat index keeps them
+            ivf = faiss.IndexIVFScalarQuantizer(
+                quantizer,
+                self.dimension,
+                nlist,
+                faiss.ScalarQuantizer.QT_fp16,
+                faiss.METRIC_INNER_PRODUCT,
+            )
         log.info("training %s index with %d lists on %d vectors", _name(ivf), nlist, len(sample))
         ivf.train(sample)
         del flat
