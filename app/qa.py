@@ -66,7 +66,7 @@ class Answer:
     # the question as retrieval read it, when the conversation before it changed it
     standalone: str | None = None
     history_turns: int = 0  # earlier messages of the conversation the generator saw
-    # with an abstention: the question's words that the passages it read never name
+    # with an abstention: the question's words that none of its passages (whole chunks) name
     missing: list[str] = field(default_factory=list)
 
 
@@ -274,7 +274,7 @@ class QA:
                 refusal=run.refusal,
                 standalone=standalone,
                 history_turns=len(earlier),
-                missing=missing_words(asked, [p.read_text for p in passages])
+                missing=missing_words(asked, [p.text for p in passages])
                 if abstained and passages
                 else [],
             )
