@@ -18,8 +18,8 @@ from indexing.reader import IndexReader
 def sources_text(answer: Answer) -> str:
     """Sources, then the checker's verdict on each sentence, then stage timings."""
     if answer.abstained:
-        unnamed = ", ".join(answer.missing) if answer.passages else ""
-        if unnamed:
+        if answer.missing:
+            unnamed = ", ".join(answer.missing)
             return f"(no answer in the index; the passages found never name: {unnamed})"
         return "(no answer in the index)"
     lines = ["Sources:"] if answer.citations else ["(no sources cited)"]

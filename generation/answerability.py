@@ -72,7 +72,7 @@ def read_refusal(
 def question_coverage(question: str, texts: Sequence[str]) -> float:
     """The share of the question's content words (prefix-stemmed) found in `texts`; 1.0 for
     a question made of asking words only."""
-    wanted = prefix_terms(question) - _ASKING
+    wanted = _asked_about(question)
     if not wanted:
         return 1.0
     return len(wanted & _named(texts)) / len(wanted)
@@ -81,9 +81,13 @@ def question_coverage(question: str, texts: Sequence[str]) -> float:
 def missing_words(question: str, texts: Sequence[str]) -> list[str]:
     """The question's content words, as the user wrote them, that `texts` never name: told
     with an abstention, they show what to rephrase or which document to add."""
-    missing = prefix_terms(question) - _ASKING - _named(texts)
+    missing = _asked_about(question) - _named(texts)
     words = (w.strip(string.punctuation) for w in question.split())
     return list(dict.fromkeys(w for w in words if prefix_terms(w) & missing))
+
+
+def _asked_about(question: str) -> set[str]:
+    return prefix_terms(question) - _ASKING
 
 
 def _named(texts: Sequence[str]) -> set[str]:

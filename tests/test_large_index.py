@@ -69,8 +69,7 @@ def test_flat_index_stores_half_floats_and_ranks_as_exact_search(
     assert (found[:, 0] == truth[:, 0]).all()
     assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth, strict=True)]) > 0.99
     index.save(tmp_path / "faiss.index")
-    float32_bytes = vectors.size * 4
-    assert (tmp_path / "faiss.index").stat().st_size < 0.6 * float32_bytes + 8 * len(vectors)
+    assert (tmp_path / "faiss.index").stat().st_size < 0.6 * vectors.nbytes + 8 * len(vectors)
 
 
 def test_pq_bytes_must_divide_the_dimension(vectors: np.ndarray) -> None:

@@ -100,9 +100,7 @@ def sources_html(answer: Answer, answer_id: str) -> str:
     meta = f'<span class="mg-meta">{total:.1f} s · index v{answer.index_version}</span>'
     if answer.abstained:
         missing = ", ".join(f"<b>{escape(w)}</b>" for w in answer.missing)
-        unnamed = (
-            f" The passages found never name {missing}." if missing and answer.passages else ""
-        )
+        unnamed = f" The passages found never name {missing}." if missing else ""
         return f'<div class="mg-sources">No answer in the indexed documents.{unnamed} {meta}</div>'
     if not answer.citations:
         return f'<div class="mg-sources">No sources cited. {meta}</div>'
