@@ -146,6 +146,10 @@ def test_the_doubt_probe_leaves_the_answer_unchanged_and_can_abstain(built_index
     assert "".join(probed.stream(messages, 30, 0.0)) == "".join(plain.stream(messages, 30, 0.0))
 
     always = settings.model_copy(update={"abstain_above": 1e-12})
-    answer = QA.open(built_index, Settings(generator=always)).ask(question)
+    qa = QA.open(built_index, Settings(generator=always))
+    answer = qa.ask(question)
     assert answer.abstained and answer.text == ABSTAIN
     assert answer.doubt is not None and answer.doubt >= 1e-12
+    # asked again: the probe's prompt is cached whole, and is read from its last token
+    again = qa.ask(question)
+    assert again.abstained and again.doubt == pytest.approx(answer.doubt, rel=1e-3)

@@ -73,6 +73,8 @@ class TransformersGenerator:
         with self._lock, torch.inference_mode():
             cache, _ = self._caches.take(ids)
             cache = cache or DynamicCache(config=self.model.config)
+            if cache.get_seq_length() >= len(ids):  # this very prompt was probed last
+                cache.crop(len(ids) - 1 - cache.get_seq_length())  # read its last token again
             unread = torch.tensor([ids[cache.get_seq_length() :]], device=self.model.device)
             out = self.model(input_ids=unread, cache=cache, use_cache=True, logits_to_keep=1)
             logits = out.logits[0, -1].float()
