@@ -142,7 +142,7 @@ def train(
         str,
         typer.Argument(
             help="checker, checker-nli, reranker, reranker-student, checker-cross-encoder, "
-            "injection-detector or answerability"
+            "injection-detector, answerability, or pubmedqa-statements (data for checker-nli)"
         ),
     ],
     out: Annotated[Path, typer.Option(help="Folder for the weights and model card.")],
@@ -183,6 +183,13 @@ def train(
         from app.train.nli_checker import train_nli_checker
 
         recipes[model] = lambda out, config: train_nli_checker(out, config, nli or [])
+    if model == "pubmedqa-statements":
+        from app.train.pubmed_statements import write_statements
+
+        settings = load_settings()
+        path = write_statements(out, settings.generator, settings.checker.window_words)
+        typer.echo(f"wrote {path}: give it to `train checker-nli --nli`")
+        return
     if model == "answerability":
         from app.train.answerability import train_answerability
 

@@ -69,3 +69,32 @@ def test_a_few_steps_export_a_checker_minigiant_loads(tmp_path: Path) -> None:
     checker = FactChecker(CheckerSettings(model=str(tmp_path), device="cpu"))
     scores = checker.score([("The bridge opened in 1932.", "The bridge opened in 1932.")])
     assert 0.0 <= scores[0] <= 1.0
+
+
+def test_pubmedqa_statements_take_the_experts_labels_from_the_right_sections(
+    tmp_path: Path,
+) -> None:
+    from app.train.datasets import pubmedqa_train
+    from app.train.pubmed_statements import parse_statements, statement_rows
+
+    reply = "YES: Mammography use rises with tailored calls.\nNO: It does not rise at all.\nYES: x"
+    said = parse_statements(reply)
+    assert said is not None and said.yes.startswith("Mammography") and said.no.startswith("It")
+    assert parse_statements("YES: Same thing said here.\nNO: same thing said here.") is None
+    assert parse_statements("Sure! Here they are.") is None
+
+    items = {i.decision: i for i in pubmedqa_train()}
+    for decision, agrees in (("yes", "yes"), ("no", "no")):
+        item = items[decision]
+        rows = statement_rows(item, said, window_words=100)
+        results = " ".join(t for label, t in item.sections if "RESULT" in label.upper())
+        by_label = {r["label"]: r for r in rows}
+        backed = said.yes if agrees == "yes" else said.no
+        assert by_label["entailment"]["hypothesis"] == backed
+        assert by_label["contradiction"]["hypothesis"] != backed
+        assert by_label["entailment"]["premise"] in results
+        neutral = [r for r in rows if r["label"] == "neutral"]
+        assert len(neutral) == 2 and all(r["premise"] not in results for r in neutral)
+        path = tmp_path / f"{decision}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        assert sorted(e.label for e in read_nli(path)) == [0, 1, 1, 2]

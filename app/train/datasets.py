@@ -45,6 +45,8 @@ class PubMedQA:
     question: str
     context: str
     long_answer: str
+    decision: str = ""  # the experts' yes / no / maybe
+    sections: tuple[tuple[str, str], ...] = ()  # (label, text): BACKGROUND, METHODS, RESULTS
 
 
 def pubmedqa_train(root: Path | None = None) -> list[PubMedQA]:
@@ -59,7 +61,16 @@ def pubmedqa_train(root: Path | None = None) -> list[PubMedQA]:
         contexts = row["CONTEXTS"]
         if isinstance(contexts, str):
             contexts = ast.literal_eval(contexts)
-        out.append(PubMedQA(pmid, row["QUESTION"], " ".join(contexts), row["LONG_ANSWER"]))
+        out.append(
+            PubMedQA(
+                pmid,
+                row["QUESTION"],
+                " ".join(contexts),
+                row["LONG_ANSWER"],
+                row["final_decision"],
+                tuple(zip(row["LABELS"], contexts, strict=True)),
+            )
+        )
     return out
 
 

@@ -76,6 +76,12 @@ NLI_SOURCES = {
         "own text and gold labels only",
         "OANC; its fiction genre CC BY-SA 3.0 / CC BY 3.0",
     ),
+    "pubmedqa_statements": (
+        "PubMedQA-L yes/no questions (test split excluded) said as findings both ways by "
+        "Qwen2.5-Coder-1.5B-Instruct, labelled by the experts' answers against the abstract's "
+        "results and background (`minigiant train pubmedqa-statements`)",
+        "MIT (PubMedQA); the generator is Apache-2.0",
+    ),
 }
 
 
