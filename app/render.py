@@ -35,7 +35,8 @@ def sources_text(answer: Answer) -> str:
         for v in answer.verdicts:
             mark = "supported  " if v.supported else "UNSUPPORTED"
             backing = f" by [{v.passage}]" if v.supported and v.passage else ""
-            lines.append(f"  {mark} {v.score:.2f}{backing}: {_short(v.text)}")
+            unstated = f" (no passage states {', '.join(v.unstated)})" if v.unstated else ""
+            lines.append(f"  {mark} {v.score:.2f}{backing}{unstated}: {_short(v.text)}")
     if answer.escalated:
         lines.append(f"Answered by {answer.model}: {answer.escalated}")
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in answer.timings.items())

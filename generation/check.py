@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from generation.citations import cite_only, cited_numbers, without_markers
+from generation.numbers import unstated_numbers
 from generation.sentences import is_abbreviation, is_instruction, sentence_spans
 from indexing.embedding import Embedder, best_device
 from indexing.kernels import Precision
@@ -49,6 +50,9 @@ class CheckerSettings(BaseModel):
     # re-pointing on weaker support moved about as many citations away from the gold passage
     # as towards it. None: never
     recite_above: float | None = Field(0.5, ge=0.0, le=1.0)
+    # a sentence stating a number (in digits) that no passage states scores at most this,
+    # whatever the model reads into it (generation/numbers.py); None: no such rule
+    unstated_number_score: float | None = Field(0.05, ge=0.0, le=1.0)
     batch_size: int = Field(16, ge=1)  # small batches: less padding of short sentences
     device: str | None = None
     # the feature model's sentence embeddings (indexing/kernels.py decides on auto)
@@ -67,6 +71,8 @@ class SentenceVerdict:
     passage: int | None  # 1-based number of the passage that supports it best
     # whether a passage the sentence cites supports it (None: it cites none)
     cited_supported: bool | None = None
+    # the numbers it states that no passage does, as written (they cap its score)
+    unstated: tuple[str, ...] = ()
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -197,6 +203,10 @@ class FactChecker:
         verdicts = []
         for k, ((start, end), claim) in enumerate(zip(spans, claims, strict=True)):
             row = scores[k * len(passages) : (k + 1) * len(passages)]
+            cap = self.settings.unstated_number_score
+            unstated = tuple(unstated_numbers(claim, passages)) if cap is not None else ()
+            if unstated:
+                row = [min(score, cap) for score in row]
             cited = [n for n in cited_numbers(answer[start:end]) if 1 <= n <= len(passages)]
             best = max(range(len(row)), key=lambda j: (row[j], j + 1 in cited), default=None)
             score = row[best] if best is not None else 0.0
@@ -210,6 +220,7 @@ class FactChecker:
                     score=score,
                     passage=best + 1 if best is not None else None,
                     cited_supported=any(row[n - 1] >= threshold for n in cited) if cited else None,
+                    unstated=unstated,
                 )
             )
         return verdicts

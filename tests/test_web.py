@@ -94,12 +94,13 @@ def test_unsupported_sentences_are_marked_and_announced_at_the_top() -> None:
     text = _answer(None).text
     verdicts = [
         SentenceVerdict(text[0:19], 0, 19, True, 0.93, 1),
-        SentenceVerdict(text[20:38], 20, 38, False, 0.12, 2),
+        SentenceVerdict(text[20:38], 20, 38, False, 0.05, 2, unstated=("3",)),
     ]
     html = render.answer_html(_answer(verdicts), "abc")
     assert html.startswith('<div class="mg-warning">⚠ 1 of 2 sentence(s) are not supported')
     assert '<span class="mg-unsupported">Beta is third' in html
-    assert "unsupported 0.12" in html and "✓ 0.93" in html
+    assert "unsupported 0.05" in html and "✓ 0.93" in html
+    assert "closest passage [2]; no passage states 3" in html
     ok = render.answer_html(_answer(verdicts[:1]), "abc")
     assert "mg-warning" not in ok and "Every sentence is supported" in ok
 

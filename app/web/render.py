@@ -50,8 +50,10 @@ def _verdict_badge(verdict: SentenceVerdict, answer_id: str) -> str:
             return f'<sup class="mg-ok" title="Supported by passage {verdict.passage}">{link}</sup>'
         return f'<sup class="mg-ok">{label}</sup>'
     where = f", closest passage [{verdict.passage}]" if verdict.passage else ""
+    if verdict.unstated:
+        where += f"; no passage states {', '.join(verdict.unstated)}"
     return (
-        f'<sup class="mg-bad" title="No passage supports this sentence{where}">'
+        f'<sup class="mg-bad" title="No passage supports this sentence{escape(where)}">'
         f"unsupported {verdict.score:.2f}</sup>"
     )
 
