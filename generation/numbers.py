@@ -40,9 +40,7 @@ def claimed_numbers(sentence: str) -> dict[float, str]:
     return out
 
 
-def unstated_numbers(sentence: str, passages: list[str]) -> list[str]:
-    """The sentence's numbers (as written) that no passage states."""
-    stated: set[float] = set()
-    for passage in passages:
-        stated |= stated_numbers(passage)
+def unstated_numbers(sentence: str, stated: set[float]) -> list[str]:
+    """The sentence's numbers (as written) missing from `stated` (the passages'
+    stated_numbers, read once for all the answer's sentences)."""
     return [written for value, written in claimed_numbers(sentence).items() if value not in stated]

@@ -9,7 +9,7 @@ from app.qa import Answer
 from app.render import sources_text
 from generation.check import CheckerSettings, FactChecker, recite, split_sentences
 from generation.check_features import direction_mismatch
-from generation.numbers import unstated_numbers
+from generation.numbers import stated_numbers, unstated_numbers
 from tests.conftest import FACTS, SMALL_GENERATOR
 
 EVIDENCE = FACTS["page.html"][1]
@@ -145,15 +145,20 @@ def test_instructions_inside_documents_are_not_evidence() -> None:
 
 
 def test_numbers_no_passage_states_are_found_as_written() -> None:
-    passages = ["Six of the 1,200 runners finished in 2.5 hours.", "The race began in 1998."]
-    assert unstated_numbers("6 of 1200 runners finished in 2.5 hours.", passages) == []
-    assert unstated_numbers("The race began in 1999 with 1,300 runners.", passages) == [
+    stated = stated_numbers(
+        " ".join(["Six of the 1,200 runners finished in 2.5 hours.", "The race began in 1998."])
+    )
+    assert unstated_numbers("6 of 1200 runners finished in 2.5 hours.", stated) == []
+    assert unstated_numbers("The race began in 1999 with 1,300 runners.", stated) == [
         "1999",
         "1,300",
     ]
     # markers of a numbered list the sentence splitter cut, and parts of versions, state nothing
-    assert unstated_numbers("Low semen quality 2.", passages) == []
-    assert unstated_numbers("Install version 1.21.4 first.", ["Install 1.21 first."]) == []
+    assert unstated_numbers("Low semen quality 2.", stated) == []
+    assert (
+        unstated_numbers("Install version 1.21.4 first.", stated_numbers("Install 1.21 first."))
+        == []
+    )
 
 
 def test_a_swapped_number_is_unsupported_whatever_the_model_reads(checker: FactChecker) -> None:
