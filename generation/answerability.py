@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING
 
 from generation.prompt import verification_messages
 from indexing.models import resolve_model
-from retrieval.lexical import STOPWORDS
-from retrieval.windows import prefix_terms
+from retrieval.windows import content_terms, prefix_terms
 
 if TYPE_CHECKING:
     from generation.condense import Turn
@@ -36,12 +35,6 @@ if TYPE_CHECKING:
 
 MANIFEST = "minigiant.json"
 REFUSAL_OPENINGS = ("No", "Yes")  # the replies to prompt.VERIFY the refusal compares
-# words that shape a question without naming what it is about
-_ASKING = frozenset(
-    prefix_terms(
-        " ".join(STOPWORDS) + " what which who whom whose when where why how does did many much"
-    )
-)
 
 
 def logit(p: float) -> float:
@@ -72,7 +65,7 @@ def read_refusal(
 def question_coverage(question: str, texts: Sequence[str]) -> float:
     """The share of the question's content words (prefix-stemmed) found in `texts`; 1.0 for
     a question made of asking words only."""
-    wanted = _asked_about(question)
+    wanted = content_terms(question)
     if not wanted:
         return 1.0
     return len(wanted & _named(texts)) / len(wanted)
@@ -81,13 +74,9 @@ def question_coverage(question: str, texts: Sequence[str]) -> float:
 def missing_words(question: str, texts: Sequence[str]) -> list[str]:
     """The question's content words, as the user wrote them, that `texts` never name: told
     with an abstention, they show what to rephrase or which document to add."""
-    missing = _asked_about(question) - _named(texts)
+    missing = content_terms(question) - _named(texts)
     words = (w.strip(string.punctuation) for w in question.split())
     return list(dict.fromkeys(w for w in words if prefix_terms(w) & missing))
-
-
-def _asked_about(question: str) -> set[str]:
-    return prefix_terms(question) - _ASKING
 
 
 def _named(texts: Sequence[str]) -> set[str]:

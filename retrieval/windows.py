@@ -7,6 +7,8 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
+from retrieval.lexical import STOPWORDS
+
 Pair = tuple[str, str]
 
 _WORD = re.compile(r"\w+")
@@ -37,23 +39,43 @@ def focused_windows(query: str, passages: Sequence[Sequence[str]], keep: int) ->
     Term overlap is nearly free, so the cross-encoder reads a few dozen words of each passage
     instead of all of it (intra-document cascading, Hofstätter et al. 2021).
     """
-    wanted = prefix_terms(query)
-    bags = [[prefix_terms(w) & wanted for w in windows] for windows in passages]
-    count = sum(len(b) for b in bags)
-    df = {t: sum(t in bag for passage in bags for bag in passage) for t in wanted}
-    idf = {t: math.log((count + 1) / (n + 0.5)) for t, n in df.items()}
-    kept = []
-    for windows, passage in zip(passages, bags, strict=True):
-        weight = [sum(idf[t] for t in bag) for bag in passage]
+    weights = idf_overlap(prefix_terms(query), [w for windows in passages for w in windows])
+    kept, offset = [], 0
+    for windows in passages:
+        weight = weights[offset : offset + len(windows)]
+        offset += len(windows)
         best = sorted(range(len(windows)), key=lambda i: -weight[i])[:keep]
         kept.append([windows[i] for i in sorted(best)])
     return kept
+
+
+def idf_overlap(wanted: set[str], texts: Sequence[str]) -> list[float]:
+    """For each text, the share of the `wanted` terms' weight it holds, each term weighing its
+    IDF over `texts`: a rare term of the query matched counts for more than a common one."""
+    bags = [prefix_terms(t) & wanted for t in texts]
+    df = {t: sum(t in bag for bag in bags) for t in wanted}
+    idf = {t: math.log((len(bags) + 1) / (n + 0.5)) for t, n in df.items()}
+    total = sum(idf.values()) or 1.0
+    return [sum(idf[t] for t in bag) / total for bag in bags]
 
 
 def prefix_terms(text: str) -> set[str]:
     """Words of three letters or more, cut to six: a crude stem ("regulates" meets "regulated"
     and "regulation") that needs no language model."""
     return {w[:6] for w in _WORD.findall(text.lower()) if len(w) > 2}
+
+
+# words that shape a question without naming what it is about
+_ASKING = frozenset(
+    prefix_terms(
+        " ".join(STOPWORDS) + " what which who whom whose when where why how does did many much"
+    )
+)
+
+
+def content_terms(text: str) -> set[str]:
+    """The prefix terms of what a question asks about: stopwords and asking words left out."""
+    return prefix_terms(text) - _ASKING
 
 
 def best_window_scores(

@@ -12,7 +12,14 @@ from retrieval.fusion import blend_scores, reciprocal_rank_fusion
 from retrieval.hybrid import HybridRetriever, RetrievalOptions
 from retrieval.lexical import LexicalRetriever, fts_query
 from retrieval.rerank import Reranker
-from retrieval.windows import best_window_scores, focused_windows, half_windows, word_windows
+from retrieval.windows import (
+    best_window_scores,
+    content_terms,
+    focused_windows,
+    half_windows,
+    idf_overlap,
+    word_windows,
+)
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +201,20 @@ def test_focused_windows_keep_those_richest_in_rare_query_terms() -> None:
     two = focused_windows(query, passages, 2)
     assert two[0] == passages[0][:2]  # in passage order, not by weight
     assert focused_windows(query, passages, 5) == passages
+
+
+def test_idf_overlap_weighs_the_rarer_question_terms() -> None:
+    wanted = content_terms("How far did the Tarnvik glacier retreat in the survey?")
+    assert wanted == {"tarnvi", "glacie", "retrea", "survey", "far"}
+    texts = [
+        "The Tarnvik glacier lies in the eastern range.",
+        "The Tarnvik glacier retreated 212 metres.",
+        "Nothing here.",
+    ]
+    shares = idf_overlap(wanted, texts)
+    assert shares[1] > shares[0] > shares[2] == 0.0  # "retreat" is rarer than the name
+    assert all(0.0 <= share <= 1.0 for share in shares)
+    assert idf_overlap(set(), texts) == [0.0, 0.0, 0.0]
 
 
 @pytest.mark.slow
