@@ -5,14 +5,17 @@ sentences contain a gold answer bounds the answer quality a pruning setting allo
 kept tokens set its time to first token. No generator runs: retrieval, sentence scores and
 the pruner only, on seeded SQuAD dev questions (seed 1 by default, so the eval's seed-0
 sample is not the one tuned on). Scorers: the reranker (what the app prunes with), and any
-cross-encoders named by `--pruner` (a folder or a Hugging Face id) to compare.
+cross-encoders named by `--pruner` (a folder or a Hugging Face id) to compare; each at every
+budget and every weight of the question's own words (`context.lexical_weight`).
 
     python bench/pruning_recall.py --limit 300 --budgets 120 150 200 --pruner runs/pruner
+    python bench/pruning_recall.py --seed 2 --lexical-weights 0 0.3 0.5 1
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from collections.abc import Callable
 
@@ -33,6 +36,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--budgets", type=int, nargs="+", default=[150])
     parser.add_argument("--pruner", action="append", default=[], help="a pruner to compare")
+    parser.add_argument("--lexical-weights", type=float, nargs="+", default=[None])
     args = parser.parse_args()
     setup_logging()
     settings = Settings()
@@ -46,12 +50,17 @@ def main() -> None:
 
     unpruned = np.mean([any(contains_answer(p.text, i.answers) for p in ps) for i, ps in retrieved])
     print(f"unpruned: gold in context {unpruned:.3f} ({len(retrieved)} questions)")
-    print("| sentence scorer | budget | gold kept | kept tokens mean | scoring ms p50 |")
-    print("|---|---|---|---|---|")
+    print(
+        "| sentence scorer | budget | lexical weight | gold kept | kept tokens | scoring ms p50 |"
+    )
+    print("|---|---|---|---|---|---|")
+    default_weight = settings.context.lexical_weight
     for name, scorer in scorers.items():
         cached, seconds = _memoised(scorer)
-        for budget in args.budgets:
-            context = settings.context.model_copy(update={"budget_tokens": budget})
+        for budget, weight in itertools.product(args.budgets, args.lexical_weights):
+            weight = default_weight if weight is None else weight
+            update = {"budget_tokens": budget, "lexical_weight": weight}
+            context = settings.context.model_copy(update=update)
             kept, tokens = [], []
             for item, passages in tqdm(retrieved, desc=name, unit="question", leave=False):
                 pruned = prune_passages(item.question, passages, cached, context)
@@ -59,7 +68,7 @@ def main() -> None:
                 kept.append(any(contains_answer(text, item.answers) for text in read))
                 tokens.append(sum(map(len, read)) / CHARS_PER_TOKEN)
             print(
-                f"| {name} | {budget} | {np.mean(kept):.3f} | {np.mean(tokens):.0f} "
+                f"| {name} | {budget} | {weight} | {np.mean(kept):.3f} | {np.mean(tokens):.0f} "
                 f"| {1000 * np.median(seconds):.0f} |"
             )
     qa.close()

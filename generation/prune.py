@@ -3,11 +3,13 @@
 Prompt reading is most of a CPU generator's time to first token, and a shorter context also
 leaves the model fewer wrong passages to copy a year or a name from. A small model (our
 cross-encoder reranker, which learned on windows of about a sentence) scores every sentence
-against the question; the best ones are kept up to a token budget, in document order, each
-passage keeping its number and the document offsets of what it kept (Provence, Chirkova et
-al. 2025, prunes the same way with a model trained for it). Sentences that address the model
-("ignore previous instructions...", in any phrasing or language the injection detector
-recognises) are never kept.
+against the question, and the share of the question's rarer words a sentence holds is added:
+the reranker reads topic well but scores every sentence of an on-topic passage alike, while
+the sentence that answers usually names what the question asks about. The best ones are
+kept up to a token budget, in document order, each passage keeping its number and the
+document offsets of what it kept (Provence, Chirkova et al. 2025, prunes the same way with a
+model trained for it). Sentences that address the model ("ignore previous instructions...",
+in any phrasing or language the injection detector recognises) are never kept.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from generation.sentences import is_instruction, sentence_spans
 from indexing.embedding import Embedder
 from retrieval.passages import Passage
 from retrieval.rerank import Reranker
+from retrieval.windows import content_terms, idf_overlap
 
 SentenceScorer = Callable[[str, list[str]], Sequence[float]]
 GAP = " … "
@@ -43,6 +46,12 @@ class ContextSettings(BaseModel):
     # a sentence of the passage ranked r (from 1) gets passage_prior / r added to its score:
     # retrieval's order says where answers are likely (0.85 -> 0.88 kept-answer rate at 150)
     passage_prior: float = Field(0.1, ge=0.0, le=10.0)
+    # the share of the question's rarer content words a sentence holds (IDF over the
+    # candidate sentences), times this, is added to its rank: the reranker scores the
+    # sentences of an on-topic passage alike. Gold answer kept at 150 tokens, seeded SQuAD dev
+    # questions: 0.847 -> 0.870 (seed 1), 0.820 -> 0.850 (seed 2); 200 CLAPNQ dev answers'
+    # words kept 0.826 -> 0.847 (0.5: 0.841; 1.0: 0.828, which SQuAD's wording flatters)
+    lexical_weight: float = Field(0.3, ge=0.0, le=10.0)
     # sentences scoring under this share of the best one's score are left out even when the
     # budget has room: filler from off-topic passages only distracts a small generator (on
     # SQuAD, where the passages share an article, 0.3 and 0.5 kept every answer 0.0 kept)
@@ -86,8 +95,12 @@ def prune_passages(
         return PrunedContext([], None)
     texts = [_scored_text(passages[i], a, b) for i, a, b in candidates]
     scores = list(score(question, texts))
+    overlap = idf_overlap(
+        content_terms(question), [passages[i].text[a:b] for i, a, b in candidates]
+    )
     ranked = [
-        s + settings.passage_prior / (c[0] + 1) for s, c in zip(scores, candidates, strict=True)
+        s + settings.passage_prior / (c[0] + 1) + settings.lexical_weight * o
+        for s, c, o in zip(scores, candidates, overlap, strict=True)
     ]
     lead = [k for k, (i, _, _) in enumerate(candidates) if i == 0][: settings.keep_lead]
     order = lead + sorted(

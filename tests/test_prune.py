@@ -115,6 +115,26 @@ def test_sentences_far_below_the_best_are_left_out(scorer) -> None:
     assert [p.title for p in strict] == ["Beekeeping guide"]
 
 
+def test_the_question_s_rarer_words_decide_among_equally_topical_sentences(scorer) -> None:
+    """The reranker scores every sentence of a biography alike (0.96-0.97); the one holding
+    the question's rarest word ("died") must be the one kept."""
+    text = (
+        "Danek taught a large class of students at his first school in Brenna during that "
+        "year. After his father's death in 1879, Danek found letters from his professors "
+        "warning that he would kill himself through overwork. He never graduated from the "
+        "university and received no grades for the last semester. Danek was renowned for his "
+        "inventions and showmanship, earning him a reputation as a mad scientist. On 9 March "
+        "1941, at the age of 84, Danek died alone in a hotel room in Carvel City."
+    )
+    biography = [passage(1, "Orvel Danek", text)]
+    question = "How old was Danek when he died?"
+    settings = ContextSettings(budget_tokens=24, keep_lead=0, passage_prior=0.0, min_share=0.0)
+    kept = prune_passages(question, biography, scorer, settings).passages
+    assert "at the age of 84" in kept[0].read_text
+    alone = settings.model_copy(update={"lexical_weight": 0.0})
+    assert "84" not in prune_passages(question, biography, scorer, alone).passages[0].read_text
+
+
 def test_a_question_no_sentence_answers_is_not_sent_to_the_generator(built_index) -> None:
     """The gate: passages retrieved, none of their sentences answers, so "I don't know"."""
     from app import QA
