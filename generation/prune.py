@@ -79,7 +79,9 @@ def prune_passages(
     settings: ContextSettings,
 ) -> PrunedContext:
     """The passages cut to their best sentences, and how well the best of all answers."""
-    spans = [(i, a, b) for i, p in enumerate(passages) for a, b in sentence_spans(p.text)]
+    spans = _without_repeats(
+        passages, [(i, a, b) for i, p in enumerate(passages) for a, b in sentence_spans(p.text)]
+    )
     detector = load_detector(settings.injection_detector)
     planted = (
         detector.flags([passages[i].text[a:b] for i, a, b in spans])
@@ -123,6 +125,30 @@ def prune_passages(
             best = max(scores[k] for k in kept if candidates[k][0] == i)
             pruned.append(_cut(passage, spans, best))
     return PrunedContext(pruned, max(scores))
+
+
+def _without_repeats(
+    passages: Sequence[Passage], spans: list[tuple[int, int, int]]
+) -> list[tuple[int, int, int]]:
+    """The sentence spans less those that another passage of the same document also holds,
+    whole or longer. Neighbouring chunks overlap, so the same sentence arrives twice, once cut
+    at a chunk's edge ("...with the directory path:" without the command after it): kept
+    twice it spends the budget twice, and the cut copy can win the place of the whole one."""
+    where = [
+        (passages[i].doc_uri, passages[i].start + a, passages[i].start + b) for i, a, b in spans
+    ]
+
+    def covered(k: int) -> bool:
+        doc, start, end = where[k]
+        return any(
+            other == doc
+            and max(start, first) < min(end, last)
+            and (last - first, -j) > (end - start, -k)
+            for j, (other, first, last) in enumerate(where)
+            if j != k
+        )
+
+    return [span for k, span in enumerate(spans) if not covered(k)]
 
 
 def _scored_text(passage: Passage, start: int, end: int) -> str:

@@ -135,6 +135,27 @@ def test_the_question_s_rarer_words_decide_among_equally_topical_sentences(score
     assert "84" not in prune_passages(question, biography, scorer, alone).passages[0].read_text
 
 
+def test_a_sentence_two_overlapping_chunks_share_is_read_once_and_whole(scorer) -> None:
+    document = (
+        "The venv module creates virtual environments. To create one, run the venv module as "
+        "a script with the directory path:\n\npython3 -m venv tutorial-env\n\nThis creates "
+        "the tutorial-env directory. Once created, you may activate it."
+    )
+    cut = document.index(":") + 1  # the first chunk ends at the colon, before the command
+    second = document.index("To create one")
+    chunks = [
+        Passage(1, "doc", "venv.html", "venv", document[:cut], 0, cut),
+        Passage(2, "doc", "venv.html", "venv", document[second:], second, len(document)),
+    ]
+    settings = ContextSettings(budget_tokens=2000, min_share=0.0)
+    pruned = prune_passages("How do I create a virtual environment?", chunks, scorer, settings)
+    read = " ".join(p.read_text for p in pruned.passages)
+    assert read.count("To create one") == 1
+    assert "python3 -m venv tutorial-env" in read
+    spans = [span for p in pruned.passages for span in p.spans or []]
+    assert all(a >= d or b <= c for a, b in spans for c, d in spans if (a, b) != (c, d))
+
+
 def test_a_question_no_sentence_answers_is_not_sent_to_the_generator(built_index) -> None:
     """The gate: passages retrieved, none of their sentences answers, so "I don't know"."""
     from app import QA
