@@ -50,7 +50,7 @@ class ContextSettings(BaseModel):
     # candidate sentences), times this, is added to its rank: the reranker scores the
     # sentences of an on-topic passage alike. Gold answer kept at 150 tokens, seeded SQuAD dev
     # questions: 0.847 -> 0.870 (seed 1), 0.820 -> 0.850 (seed 2); 200 CLAPNQ dev answers'
-    # words kept 0.826 -> 0.847 (0.5: 0.841; 1.0: 0.828, which SQuAD's wording flatters)
+    # words kept 0.831 -> 0.853 (0.5: 0.846; 1.0: 0.832, which SQuAD's wording flatters)
     lexical_weight: float = Field(0.3, ge=0.0, le=10.0)
     # sentences scoring under this share of the best one's score are left out even when the
     # budget has room: filler from off-topic passages only distracts a small generator (on
