@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from generation.citations import cite_only, cited_numbers, without_markers
-from generation.numbers import stated_numbers, unstated_numbers
+from generation.numbers import list_markers, stated_numbers, unstated_numbers
 from generation.sentences import is_abbreviation, is_instruction, sentence_spans
 from indexing.embedding import Embedder, best_device
 from indexing.kernels import Precision
@@ -202,10 +202,11 @@ class FactChecker:
         scores = self.score(pairs) if passages else []
         cap = self.settings.unstated_number_score
         stated = stated_numbers(" ".join(passages)) if cap is not None else set()
+        markers = list_markers(without_markers(answer))
         verdicts = []
         for k, ((start, end), claim) in enumerate(zip(spans, claims, strict=True)):
             row = scores[k * len(passages) : (k + 1) * len(passages)]
-            unstated = tuple(unstated_numbers(claim, stated)) if cap is not None else ()
+            unstated = tuple(unstated_numbers(claim, stated, markers)) if cap is not None else ()
             if unstated:
                 row = [min(score, cap) for score in row]
             cited = [n for n in cited_numbers(answer[start:end]) if 1 <= n <= len(passages)]

@@ -11,10 +11,17 @@ import re
 
 # 1,234 / 12 / 3.5 not inside a longer token ("v2", "1.2.3" parts after the first)
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)")
+# "2." or "2)" before a space or the end: how a numbered list marks its items
+_MARKER = re.compile(r"(?<![\w.,])(\d{1,2})[.)](?=\s|$)")
 _WORD = re.compile(r"[a-z]+")
 _SPELLED = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+# "a second season" states the 2 of "season 2"
+_ORDINAL = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
 }  # fmt: skip
 
 
@@ -23,24 +30,43 @@ def _value(digits: str) -> float:
 
 
 def stated_numbers(text: str) -> set[float]:
-    """Every number the text writes, in digits or as a word up to twelve."""
+    """Every number the text writes, in digits or as a word (cardinal or ordinal) up to
+    twelve."""
     values = {_value(m.group(1)) for m in _NUMBER.finditer(text)}
-    return values | {float(_SPELLED[w]) for w in _WORD.findall(text.lower()) if w in _SPELLED}
+    words = _WORD.findall(text.lower())
+    return values | {
+        float(_SPELLED.get(w) or _ORDINAL[w]) for w in words if w in _SPELLED or w in _ORDINAL
+    }
 
 
-def claimed_numbers(sentence: str) -> dict[float, str]:
-    """The numbers a sentence states in digits, as written; list markers ("2." or "2)" ending
-    a sentence the splitter cut from a numbered list) state nothing."""
+def list_markers(text: str) -> set[float]:
+    """The numbers a text writes as markers of a numbered list ("2." or "2)" before a space):
+    those written so next to their neighbour (1 and 2, 2 and 3). "He died at 86." alone is no
+    list, and its number is a claim like any other."""
+    written = {int(m.group(1)) for m in _MARKER.finditer(text)}
+    return {float(n) for n in written if n - 1 in written or n + 1 in written}
+
+
+def claimed_numbers(sentence: str, markers: set[float] | frozenset[float]) -> dict[float, str]:
+    """The numbers a sentence states in digits, as written; the answer's list `markers`, where
+    written as markers, state nothing."""
     out: dict[float, str] = {}
     for match in _NUMBER.finditer(sentence):
-        digits, after = match.group(1), sentence[match.end() : match.end() + 2]
-        if len(digits) <= 2 and after[:1] in (".", ")") and after[1:2] in ("", " ", "\n"):
+        digits = match.group(1)
+        if _value(digits) in markers and _MARKER.match(sentence, match.start()):
             continue
         out.setdefault(_value(digits), digits)
     return out
 
 
-def unstated_numbers(sentence: str, stated: set[float]) -> list[str]:
+def unstated_numbers(
+    sentence: str, stated: set[float], markers: set[float] | frozenset[float] = frozenset()
+) -> list[str]:
     """The sentence's numbers (as written) missing from `stated` (the passages'
-    stated_numbers, read once for all the answer's sentences)."""
-    return [written for value, written in claimed_numbers(sentence).items() if value not in stated]
+    stated_numbers, read once for all the answer's sentences); `markers`: the whole answer's
+    list_markers."""
+    return [
+        written
+        for value, written in claimed_numbers(sentence, markers).items()
+        if value not in stated
+    ]

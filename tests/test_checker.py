@@ -9,7 +9,7 @@ from app.qa import Answer
 from app.render import sources_text
 from generation.check import CheckerSettings, FactChecker, recite, split_sentences
 from generation.check_features import direction_mismatch
-from generation.numbers import stated_numbers, unstated_numbers
+from generation.numbers import list_markers, stated_numbers, unstated_numbers
 from tests.conftest import FACTS, SMALL_GENERATOR
 
 EVIDENCE = FACTS["page.html"][1]
@@ -154,7 +154,16 @@ def test_numbers_no_passage_states_are_found_as_written() -> None:
         "1,300",
     ]
     # markers of a numbered list the sentence splitter cut, and parts of versions, state nothing
-    assert unstated_numbers("Low semen quality 2.", stated) == []
+    answer = "Causes: 1. Low sperm count. 2. Low semen quality 3. Age."
+    assert unstated_numbers("Low semen quality 3.", stated, list_markers(answer)) == []
+    # ordinals state their number: "a second season" backs "season 2"
+    assert (
+        unstated_numbers("It returns for season 2.", stated_numbers("A second season comes.")) == []
+    )
+    # a number ending a sentence in no list is a claim
+    assert unstated_numbers("The winner was 17.", stated, list_markers("The winner was 17.")) == [
+        "17"
+    ]
     assert (
         unstated_numbers("Install version 1.21.4 first.", stated_numbers("Install 1.21 first."))
         == []
