@@ -63,6 +63,10 @@ class Answer:
     doubt: float | None = None  # the generator's probability of opening with the abstention
     # its log-odds of "No" over "Yes" when asked whether the sources state the answer
     refusal: float | None = None
+    # the pruner's best sentence score (reranker scale) and the share of the question's content
+    # words the sources it read name: with doubt and refusal, what the answerability gate weighs
+    best: float | None = None
+    coverage: float | None = None
     # the question as retrieval read it, when the conversation before it changed it
     standalone: str | None = None
     history_turns: int = 0  # earlier messages of the conversation the generator saw
@@ -84,6 +88,7 @@ class _Run:
     history: list[Turn] = field(default_factory=list)
     unanswered: bool = False  # no passage sentence answers it: abstain without generating
     best: float | None = None  # the pruner's best sentence score (reranker scale), if it ran
+    coverage: float | None = None  # the question's words the pruned passages name, if gated
     escalated: str | None = None
     verdicts: dict[str, list[SentenceVerdict]] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
@@ -97,8 +102,8 @@ def _doubtful(run: _Run, abstain_above: float | None, gate: AnswerabilityGate | 
         return True
     if gate is None or run.best is None:
         return False
-    coverage = question_coverage(run.question, [p.read_text for p in run.passages])
-    return not gate.answers(run.best, run.doubt, run.refusal or 0.0, coverage)
+    run.coverage = question_coverage(run.question, [p.read_text for p in run.passages])
+    return not gate.answers(run.best, run.doubt, run.refusal or 0.0, run.coverage)
 
 
 class AnswerStream:
@@ -272,6 +277,8 @@ class QA:
                 retrieved=retrieved,
                 doubt=run.doubt,
                 refusal=run.refusal,
+                best=run.best,
+                coverage=run.coverage,
                 standalone=standalone,
                 history_turns=len(earlier),
                 missing=missing_words(asked, [p.text for p in passages])

@@ -72,6 +72,8 @@ def test_the_default_generator_abstains_when_only_a_related_passage_exists(
     unanswered = qa.ask("In which year did the Kestrel Ridge observatory close for good?")
     assert unanswered.abstained and unanswered.text == ABSTAIN, unanswered.text
     assert unanswered.doubt is not None and unanswered.refusal is not None
+    # the gate's other two signals come back too, so a refitted gate can be judged offline
+    assert unanswered.best is not None and 0.0 <= unanswered.coverage < 1.0
     assert "close" in unanswered.missing and "Kestrel" not in unanswered.missing
     assert "the passages found never name: " in sources_text(unanswered)
     answered = qa.ask(FACTS["report.pdf"][2])

@@ -81,6 +81,8 @@ class QAEval:
             "prompt_tokens": answer.usage.get("prompt_tokens"),
             "doubt": answer.doubt,
             "refusal": answer.refusal,
+            "best": answer.best,
+            "coverage": answer.coverage,
             "stages": {
                 k: v for k, v in answer.timings.items() if k not in ("total", "first_token")
             },
