@@ -66,6 +66,12 @@ def test_squad_normalisation_em_and_f1() -> None:
     assert token_f1("", ["x"]) == 0.0
     assert contains_answer("In 2016 the Denver Broncos won.", ["denver broncos"])
     assert not contains_answer("Denverite Broncoses", ["denver broncos"])
+    # a hyphen joins words, and two to twelve may be written in digits, either way round
+    assert contains_answer("The Norman Foster-designed centre [2].", ["Norman Foster"])
+    assert contains_answer("He scored 6 touchdowns.", ["six"])
+    assert contains_answer("It has seven lines.", ["7"])
+    assert not contains_answer("It has six lines.", ["seven"])
+    assert not contains_answer("One of the lines.", ["1"])
 
 
 def test_classification_metrics_and_threshold() -> None:
