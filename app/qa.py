@@ -100,9 +100,8 @@ def _doubtful(run: _Run, abstain_above: float | None, gate: AnswerabilityGate | 
     assert run.doubt is not None
     if abstain_above is not None and run.doubt >= abstain_above:
         return True
-    if gate is None or run.best is None:
+    if gate is None or run.best is None or run.coverage is None:
         return False
-    run.coverage = question_coverage(run.question, [p.read_text for p in run.passages])
     return not gate.answers(run.best, run.doubt, run.refusal or 0.0, run.coverage)
 
 
@@ -342,6 +341,8 @@ class QA:
         gate = self._gate(settings)
         if gate is not None and gate.w_refusal:
             run.refusal = read_refusal(generator, run.question, run.passages, run.history)
+        if gate is not None and run.best is not None:
+            run.coverage = question_coverage(run.question, [p.read_text for p in run.passages])
         if settings.abstain_above is not None or gate is not None:
             doubt = generator.opening_probabilities(messages, [ABSTAIN])
             run.doubt = None if doubt is None else doubt[0]

@@ -202,7 +202,7 @@ class FactChecker:
         scores = self.score(pairs) if passages else []
         cap = self.settings.unstated_number_score
         stated = stated_numbers(" ".join(passages)) if cap is not None else set()
-        markers = list_markers(without_markers(answer))
+        markers = list_markers(without_markers(answer)) if cap is not None else set()
         verdicts = []
         for k, ((start, end), claim) in enumerate(zip(spans, claims, strict=True)):
             row = scores[k * len(passages) : (k + 1) * len(passages)]

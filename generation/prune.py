@@ -82,24 +82,20 @@ def prune_passages(
     spans = _without_repeats(
         passages, [(i, a, b) for i, p in enumerate(passages) for a, b in sentence_spans(p.text)]
     )
+    sentences = [passages[i].text[a:b] for i, a, b in spans]
     detector = load_detector(settings.injection_detector)
-    planted = (
-        detector.flags([passages[i].text[a:b] for i, a, b in spans])
-        if detector is not None
-        else [False] * len(spans)
-    )
-    candidates = [
-        (i, a, b)
-        for (i, a, b), flagged in zip(spans, planted, strict=True)
-        if not flagged and not is_instruction(passages[i].text[a:b])
+    planted = detector.flags(sentences) if detector is not None else [False] * len(spans)
+    chosen = [
+        k
+        for k, (sentence, flagged) in enumerate(zip(sentences, planted, strict=True))
+        if not flagged and not is_instruction(sentence)
     ]
-    if not candidates:
+    if not chosen:
         return PrunedContext([], None)
-    texts = [_scored_text(passages[i], a, b) for i, a, b in candidates]
+    candidates = [spans[k] for k in chosen]
+    texts = [_scored_text(passages[spans[k][0]], sentences[k]) for k in chosen]
     scores = list(score(question, texts))
-    overlap = idf_overlap(
-        content_terms(question), [passages[i].text[a:b] for i, a, b in candidates]
-    )
+    overlap = idf_overlap(content_terms(question), [sentences[k] for k in chosen])
     ranked = [
         s + settings.passage_prior / (c[0] + 1) + settings.lexical_weight * o
         for s, c, o in zip(scores, candidates, overlap, strict=True)
@@ -151,8 +147,7 @@ def _without_repeats(
     return [span for k, span in enumerate(spans) if not covered(k)]
 
 
-def _scored_text(passage: Passage, start: int, end: int) -> str:
-    sentence = passage.text[start:end]
+def _scored_text(passage: Passage, sentence: str) -> str:
     return f"{passage.title}: {sentence}" if passage.title else sentence
 
 

@@ -110,4 +110,4 @@ def _as_stated(text: str) -> str:
 def contains_answer(text: str, golds: Sequence[str]) -> bool:
     """Whether a text states a gold answer as words of its own, after normalisation."""
     haystack = f" {_as_stated(text)} "
-    return any(f" {_as_stated(g)} " in haystack for g in golds if _as_stated(g))
+    return any(f" {gold} " in haystack for gold in map(_as_stated, golds) if gold)
