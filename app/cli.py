@@ -157,6 +157,13 @@ def train(
         list[Path] | None,
         typer.Option(help="checker-nli: jsonl of premise, hypothesis, label (repeatable)."),
     ] = None,
+    init: Annotated[
+        str | None,
+        typer.Option(
+            help="checker-nli: start from this cross-encoder (default: our reranker with a "
+            "new head); a three-way checker such as minigiant-checker is trained further."
+        ),
+    ] = None,
 ) -> None:
     """Train our own small checking models (the packaged MiniLM weights, or from scratch)."""
     from app.train.distill import distil_reranker
@@ -180,9 +187,11 @@ def train(
             )
         recipes[model] = lambda out, config: train_injection_detector(out, config, bipia)
     if model == "checker-nli":
-        from app.train.nli_checker import train_nli_checker
+        from app.train.nli_checker import INIT, train_nli_checker
 
-        recipes[model] = lambda out, config: train_nli_checker(out, config, nli or [])
+        recipes[model] = lambda out, config: train_nli_checker(
+            out, config, nli or [], init=init or INIT
+        )
     if model == "pubmedqa-statements":
         from app.train.pubmed_statements import write_statements
 

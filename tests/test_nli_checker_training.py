@@ -9,9 +9,18 @@ from pathlib import Path
 import pytest
 
 from app.train.export import export_compact
-from app.train.nli_checker import LABELS, NOT_SUPPORTED, Example, _loss, fit, read_nli
+from app.train.nli_checker import (
+    LABELS,
+    NOT_SUPPORTED,
+    Example,
+    _initial_model,
+    _loss,
+    fit,
+    read_nli,
+)
 from app.train.trainer import TrainConfig
 from generation.check import CheckerSettings, FactChecker, supported_label
+from retrieval.cross_encoder import load_cross_encoder
 
 
 def test_unlabelled_negatives_only_push_down_supported() -> None:
@@ -69,6 +78,12 @@ def test_a_few_steps_export_a_checker_minigiant_loads(tmp_path: Path) -> None:
     checker = FactChecker(CheckerSettings(model=str(tmp_path), device="cpu"))
     scores = checker.score([("The bridge opened in 1932.", "The bridge opened in 1932.")])
     assert 0.0 <= scores[0] <= 1.0
+    # `--init` with a three-way checker trains on from its head instead of a fresh one
+    exported = load_cross_encoder(str(tmp_path), "cpu", 64, "x", precision="float32")
+    exported = exported.model.classifier.weight
+    again, _ = _initial_model(str(tmp_path), 64)
+    assert again.classifier.weight.shape == exported.shape
+    assert (again.classifier.weight - exported).abs().max() < 1e-2
 
 
 def test_pubmedqa_statements_take_the_experts_labels_from_the_right_sections(

@@ -156,14 +156,17 @@ def _loss(logits, labels):
     return loss / len(labels)
 
 
-def _initial_model(max_length: int):
-    """Our reranker's encoder with a fresh three-way head."""
+def _initial_model(init: str, max_length: int):
+    """`init`'s encoder with a fresh three-way head, unless it is a three-way checker already
+    (then training goes on from it, head and all)."""
     import torch
 
     cross = load_cross_encoder(
-        resolve_model(INIT, "train --init"), "cpu", max_length, "train --init", precision="float32"
+        resolve_model(init, "train --init"), "cpu", max_length, "train --init", precision="float32"
     )
     model = cross.model
+    if tuple(model.config.id2label.get(i) for i in range(len(LABELS))) == LABELS:
+        return model, cross.tokenizer
     model.classifier = torch.nn.Linear(model.config.hidden_size, len(LABELS))
     model.num_labels = len(LABELS)
     model.config.num_labels = len(LABELS)
@@ -172,7 +175,7 @@ def _initial_model(max_length: int):
     return model, cross.tokenizer
 
 
-def fit(examples: list[Example], config: TrainConfig, out: Path) -> Path:
+def fit(examples: list[Example], config: TrainConfig, out: Path, init: str = INIT) -> Path:
     """Train for `config.steps` batches (epochs repeat as needed); returns the full model
     folder."""
     import torch
@@ -180,7 +183,7 @@ def fit(examples: list[Example], config: TrainConfig, out: Path) -> Path:
 
     set_seed(config.seed)
     rng = random.Random(config.seed)
-    model, tokenizer = _initial_model(config.max_length)
+    model, tokenizer = _initial_model(init, config.max_length)
     model.base_model.embeddings.requires_grad_(False)
     model.train()
     optimiser = torch.optim.AdamW(
@@ -227,7 +230,7 @@ def fit(examples: list[Example], config: TrainConfig, out: Path) -> Path:
 
 
 def train_nli_checker(
-    out: Path, config: TrainConfig, nli: list[Path], own_items: int = 4000
+    out: Path, config: TrainConfig, nli: list[Path], own_items: int = 4000, init: str = INIT
 ) -> TrainLog:
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -239,7 +242,7 @@ def train_nli_checker(
     for path in nli:
         examples += read_nli(path)
     log.info("checker-nli: %d training pairs", len(examples))
-    full = fit(examples, config, out)
+    full = fit(examples, config, out, init)
     export_compact(full, out, "all-MiniLM-L6-v2", config.max_length, labels=LABELS)
     run = TrainLog(
         "checker-nli",
@@ -276,8 +279,13 @@ def train_nli_checker(
         "held-out pairs) ships in minigiant.json.",
         sources,
         method=(
-            f"Method: our reranker's encoder (all-MiniLM-L6-v2 fine-tuned, Apache-2.0) with a "
-            f"new three-way head, trained for {config.steps} steps of {config.batch_size} pairs "
+            (
+                "Method: our reranker's encoder (all-MiniLM-L6-v2 fine-tuned, Apache-2.0) with a "
+                "new three-way head, trained"
+                if init == INIT
+                else f"Method: the three-way checker {init!r} trained further"
+            )
+            + f" for {config.steps} steps of {config.batch_size} pairs "
             f"(max length {config.max_length}, lr {config.learning_rate}, seed {config.seed}, "
             f"embeddings frozen, bf16 autocast where the CPU has it) in "
             f"{run.wall_seconds / 60:.1f} minutes."
@@ -285,6 +293,7 @@ def train_nli_checker(
         reproduce=(
             f"Reproduce: `minigiant train checker-nli --out DIR --steps {config.steps} "
             f"--batch-size {config.batch_size} --seed {config.seed} "
+            + ("" if init == INIT else f"--init {init} ")
             + " ".join(f"--nli {p.name}" for p in nli)
             + "`."
         ),
