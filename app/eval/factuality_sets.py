@@ -16,7 +16,7 @@ from pathlib import Path
 from app.eval.datasets import halueval_rows, is_dev
 from indexing.errors import MinigiantError
 
-POSITIVE_LABELS = {"SUPPORT", "SUPPORTED", "TRUE", "YES", "1", "ENTAILMENT", "FAITHFUL"}
+POSITIVE_LABELS = {"SUPPORT", "SUPPORTS", "SUPPORTED", "TRUE", "YES", "1", "ENTAILMENT", "FAITHFUL"}
 MTRAG_HUMAN_FILE = "mtrag_reference_subset_with_human_evaluations.json"
 # MTRAG's faithfulness scale: 1 No, 2 Mostly No, 3 Mostly Yes, 4 Yes; the median rating of
 # its annotators at or above this counts as faithful
@@ -34,8 +34,9 @@ class LabeledAnswer:
 
 
 def load_factuality_set(path: Path) -> list[LabeledAnswer]:
-    """A jsonl of (evidence, claim, label) rows, or one of the shared data folders:
-    scifact-claims (its dev split), halueval (its held-out items) or mtrag (human ratings)."""
+    """A jsonl of (evidence, claim, label) or (premise, hypothesis, label) rows, or one of the
+    shared data folders: scifact-claims (its dev split), halueval (its held-out items) or mtrag
+    (human ratings)."""
     path = Path(path)
     if path.is_dir():
         for marker, loader in _FOLDERS.items():
@@ -66,14 +67,17 @@ def _jsonl_pairs(path: Path) -> list[LabeledAnswer]:
                 continue
             try:
                 row = json.loads(line)
-                group = str(row.get("claim_id", row["claim"]))
+                # NLI files (the checker's training format) name them premise and hypothesis
+                evidence = row["evidence"] if "evidence" in row else row["premise"]
+                claim = row["claim"] if "claim" in row else row["hypothesis"]
+                group = str(row.get("claim_id", claim))
                 if "claim_id" in row and not is_dev(group):
                     continue
                 label = str(row["label"]).strip().upper()
                 items.append(
                     LabeledAnswer(
-                        [str(row["evidence"])],
-                        str(row["claim"]),
+                        [str(evidence)],
+                        str(claim),
                         int(label in POSITIVE_LABELS),
                         group,
                         label.lower(),

@@ -76,6 +76,21 @@ NLI_SOURCES = {
         "own text and gold labels only",
         "OANC; its fiction genre CC BY-SA 3.0 / CC BY 3.0",
     ),
+    "cad_snli": (
+        "Counterfactually-Augmented SNLI (Kaushik et al. 2020: SNLI pairs and human minimal "
+        "edits that flip the label), acmi-lab/counterfactually-augmented-data",
+        "Apache-2.0 (the repository); SNLI text CC BY-SA 4.0",
+    ),
+    "conjnli": (
+        "ConjNLI adversarial training set and dev (Saha et al. 2020), swarnaHub/ConjNLI",
+        "MIT",
+    ),
+    "breaking_nli": (
+        "Breaking NLI (Glockner et al. 2018: SNLI premises with one word swapped), "
+        "BIU-NLP/Breaking_NLI",
+        "CC BY-SA 4.0",
+    ),
+    "med": ("MED, monotonicity entailment (Yanaka et al. 2019), verypluming/MED", "CC BY-SA 4.0"),
     "pubmedqa_statements": (
         "PubMedQA-L yes/no questions (test split excluded) said as findings both ways by "
         "Qwen2.5-Coder-1.5B-Instruct, labelled by the experts' answers against the abstract's "
