@@ -11,6 +11,7 @@ from generation.condense import Turn, rewrite_messages
 from generation.engines import GeneratorSettings, make_generator
 from generation.engines.local_server import free_port, llama_server
 from generation.engines.lookup_decoding import draft
+from generation.engines.prefix_store import PrefixStore
 from generation.prompt import ABSTAIN, build_messages, verification_messages
 from indexing.errors import MinigiantError
 from indexing.models import resolve_model
@@ -129,6 +130,36 @@ def test_a_rewrite_between_two_answers_keeps_the_answer_prefix_cached() -> None:
     prefix = next(i for i, (a, b) in enumerate(zip(ids, shared, strict=False)) if a != b)
     cache, _ = generator._caches.take(ids)
     assert prefix > 200 and cache is not None and cache.get_seq_length() == prefix
+
+
+@pytest.mark.slow
+def test_a_new_process_starts_from_the_prefix_kept_on_disk(tmp_path: Path) -> None:
+    """The first answer writes the fixed part's cache to disk; a new engine (as in a new
+    process) reads only what follows it, and writes what one reading everything writes."""
+    settings = GeneratorSettings(engine="transformers", model=GGUF, device="cpu", dtype="float32")
+    stale, first, second = (make_generator(settings) for _ in range(3))
+    stale._disk = first._disk = second._disk = PrefixStore(tmp_path, "smollm2")
+    # another prompt's prefix on disk (a follow-up rewrite) is replaced, not kept forever
+    "".join(stale.stream(rewrite_messages("and then?", [Turn("user", "What is new?")]), 5, 0.0))
+    before = PrefixStore(tmp_path, "smollm2").load(stale.model.config, "cpu")
+    assert before is not None
+    title, text, question = FACTS["memo.docx"]
+    messages = build_messages(question, [passage(text, title)])
+    "".join(first.stream(messages, 10, 0.0))
+    fixed = first._prompt_ids(messages[:-1], reply=False)
+    stored = PrefixStore(tmp_path, "smollm2").load(first.model.config, "cpu")
+    assert stored is not None and stored[0] == fixed != before[0]
+    assert stored[1].get_seq_length() == len(fixed)
+    assert len(fixed) > 200 and [p.suffix for p in tmp_path.iterdir()] == [".safetensors"]
+
+    title, text, question = FACTS["notes.txt"]
+    other = build_messages(question, [passage(text, title)])
+    ids = second._prompt_ids(other)
+    cache, _ = second._take(ids)
+    assert cache is not None and cache.get_seq_length() == len(fixed)
+    second._caches.put(ids[: len(fixed)], cache)
+    alone = make_generator(settings.model_copy(update={"disk_prompt_cache": False}))
+    assert "".join(second.stream(other, 30, 0.0)) == "".join(alone.stream(other, 30, 0.0))
 
 
 @pytest.mark.slow

@@ -40,6 +40,9 @@ class GeneratorSettings(BaseModel):
     # transformers: draft this many tokens by matching the answer's tail against the prompt
     # (prompt-lookup decoding, Saxena 2023: answers copy spans of the passages); 0: off
     prompt_lookup_tokens: int = Field(10, ge=0, le=64)
+    # transformers: keep the key/value cache of the prompt's fixed part (instructions, worked
+    # examples) on disk beside the model cache, so a new process need not read it again
+    disk_prompt_cache: bool = True
     # transformers: reply "I don't know." without generating when the model gives opening its
     # reply that way at least this probability, not only when that is its likeliest opening
     # (None: only then). Off by default: at 0.2 (chosen on 300 CLAPNQ dev questions outside

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from generation.engines.base import GeneratorSettings, Messages
 from generation.engines.lookup_decoding import greedy_with_lookup
+from generation.engines.prefix_store import PrefixStore, store_key
 from generation.engines.prompt_cache import PromptCaches
 from indexing.assembled import model_cache
 from indexing.embedding import best_device
@@ -40,6 +41,16 @@ class TransformersGenerator:
         self._lock = threading.Lock()
         self._caches = PromptCaches()  # of the last greedy prompts (and their answers)
         self._stop = _stop_tokens(self.tokenizer, self.model)
+        self._disk = (
+            PrefixStore(
+                model_cache() / "prompts",
+                store_key(str(Path(path) / (gguf or "")), self.precision, self.device),
+            )
+            if settings.disk_prompt_cache
+            else None
+        )
+        self._on_disk: list[int] | None = None  # the ids of the prefix the disk holds
+        self._disk_read = self._disk_written = False
 
     def _load(self, path: str, gguf: str | None):
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -58,10 +69,38 @@ class TransformersGenerator:
         model.eval()
         return tokenizer, model
 
-    def _prompt_ids(self, messages: Messages) -> list[int]:
+    def _prompt_ids(self, messages: Messages, reply: bool = True) -> list[int]:
         return self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            messages, add_generation_prompt=reply, return_tensors="pt", return_dict=True
         )["input_ids"][0].tolist()
+
+    def _fixed_ids(self, messages: Messages, ids: list[int]) -> list[int] | None:
+        """The prompt up to its last message (instructions, examples, earlier turns): the
+        part the next question's prompt shares."""
+        if len(messages) < 2:
+            return None
+        fixed = self._prompt_ids(messages[:-1], reply=False)
+        return fixed if len(fixed) < len(ids) and ids[: len(fixed)] == fixed else None
+
+    def _take(self, ids: list[int]):
+        """The pool's cache for `ids` (prompt_cache.py); a new process first adds the prefix
+        cache kept on disk."""
+        if self._disk is not None and not self._disk_read:
+            self._disk_read = True
+            stored = self._disk.load(self.model.config, str(self.model.device))
+            if stored is not None:
+                self._on_disk = stored[0]
+                self._caches.put(*stored)
+        return self._caches.take(ids)
+
+    def _keep_on_disk(self, fixed: list[int] | None, cache) -> None:
+        """At most once per process (a chat's earlier turns change its fixed part every
+        turn): write the fixed part's cache when the disk holds another prefix or none."""
+        if self._disk is None or fixed is None or self._disk_written or self._on_disk == fixed:
+            return
+        if cache.get_seq_length() >= len(fixed):
+            self._disk.save(fixed, cache)
+            self._on_disk, self._disk_written = fixed, True
 
     def opening_probabilities(self, messages: Messages, openings: Sequence[str]) -> list[float]:
         """Reads the prompt into the reusable cache, so the answer after it starts at once."""
@@ -69,15 +108,17 @@ class TransformersGenerator:
         from transformers import DynamicCache
 
         ids = self._prompt_ids(messages)
+        fixed = self._fixed_ids(messages, ids)
         first = [self.tokenizer(o, add_special_tokens=False)["input_ids"][0] for o in openings]
         with self._lock, torch.inference_mode():
-            cache, _ = self._caches.take(ids)
+            cache, _ = self._take(ids)
             cache = cache or DynamicCache(config=self.model.config)
             if cache.get_seq_length() >= len(ids):  # this very prompt was probed last
                 cache.crop(len(ids) - 1 - cache.get_seq_length())  # read its last token again
             unread = torch.tensor([ids[cache.get_seq_length() :]], device=self.model.device)
             out = self.model(input_ids=unread, cache=cache, use_cache=True, logits_to_keep=1)
             logits = out.logits[0, -1].float()
+            self._keep_on_disk(fixed, cache)
             # the answer that follows starts from this token without reading the prompt again
             self._caches.put(ids, cache, int(logits.argmax()))
         return torch.softmax(logits, -1)[first].tolist()
@@ -92,18 +133,18 @@ class TransformersGenerator:
         ids = self._prompt_ids(messages)
         with self._lock:
             if temperature == 0 and self.settings.repeat_penalty == 1.0:
-                made = yield from self._greedy(ids, max_tokens)
+                made = yield from self._greedy(ids, max_tokens, self._fixed_ids(messages, ids))
             else:
                 made = yield from self._sampled(ids, max_tokens, temperature)
         if usage is not None:
             usage["prompt_tokens"] = len(ids)
             usage["completion_tokens"] = made
 
-    def _greedy(self, ids: list[int], max_tokens: int) -> Iterator[str]:
+    def _greedy(self, ids: list[int], max_tokens: int, fixed: list[int] | None) -> Iterator[str]:
         """Our prompt-lookup loop (lookup_decoding.py), starting from the reusable cache."""
         from transformers import DynamicCache
 
-        cache, first = self._caches.take(ids)  # out of the pool until this answer is through
+        cache, first = self._take(ids)  # out of the pool until this answer is through
         cache = cache or DynamicCache(config=self.model.config)
         tokens = list(ids)
         text = ""
@@ -121,6 +162,7 @@ class TransformersGenerator:
             yield decoded[len(text) :]
         kept = min(cache.get_seq_length(), len(tokens))
         cache.crop(kept - cache.get_seq_length())
+        self._keep_on_disk(fixed, cache)
         self._caches.put(tokens[:kept], cache)
         return len(tokens) - len(ids)
 
