@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -144,22 +143,6 @@ def test_factuality_set_names_a_bad_row(tmp_path: Path) -> None:
     path.write_text('{"evidence": "a", "claim": "b", "label": 1}\n{"claim": "c"}\n')
     with pytest.raises(Exception, match="pairs.jsonl:2"):
         load_factuality_set(path)
-
-
-def test_factuality_set_reads_nli_and_fever_rows(tmp_path: Path) -> None:
-    path = tmp_path / "nli.jsonl"
-    rows = [
-        {"premise": "Oslo is in Norway.", "hypothesis": "Oslo is in Norway.", "label": "SUPPORTS"},
-        {"premise": "Oslo is in Norway.", "hypothesis": "Oslo is in Chile.", "label": "REFUTES"},
-        {"premise": "Tea is hot.", "hypothesis": "Tea is hot.", "label": "entailment"},
-    ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    items = load_factuality_set(path)
-    assert [(i.passages, i.answer, i.label) for i in items] == [
-        (["Oslo is in Norway."], "Oslo is in Norway.", 1),
-        (["Oslo is in Norway."], "Oslo is in Chile.", 0),
-        (["Tea is hot."], "Tea is hot.", 1),
-    ]
 
 
 @needs_data

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app.eval.factuality_sets import load_factuality_set
 from app.train.export import export_compact
 from app.train.nli_checker import (
     LABELS,
@@ -42,13 +43,20 @@ def test_unlabelled_negatives_only_push_down_supported() -> None:
 def test_nli_rows_map_fact_verification_labels(tmp_path: Path) -> None:
     path = tmp_path / "pairs.jsonl"
     rows = [
-        {"premise": "A cat sleeps.", "hypothesis": "An animal sleeps.", "label": "entailment"},
+        {"premise": "A cat sleeps.", "hypothesis": "An animal sleeps.", "label": "SUPPORTS"},
         {"premise": "Oslo is in Norway.", "hypothesis": "Oslo is in Chile.", "label": "REFUTES"},
         {"premise": "Tea is hot.", "hypothesis": "Tea is green.", "label": "NOT ENOUGH INFO"},
         {"premise": "Tea is hot.", "hypothesis": "Tea is hot.", "label": "-"},
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     assert [e.label for e in read_nli(path)] == [0, 2, 1]
+    # `eval factuality` reads the same file: supported or not
+    items = load_factuality_set(path)
+    assert [(i.passages[0], i.answer, i.label) for i in items[:2]] == [
+        ("A cat sleeps.", "An animal sleeps.", 1),
+        ("Oslo is in Norway.", "Oslo is in Chile.", 0),
+    ]
+    assert [i.label for i in items[2:]] == [0, 0]
     path.write_text('{"premise": "no hypothesis", "label": "entailment"}\n')
     with pytest.raises(ValueError, match="pairs.jsonl:1"):
         read_nli(path)
