@@ -4,7 +4,8 @@ A GGUF file is dequantised once (slow: about a minute for 1.5B parameters) and t
 cached beside the model cache in that precision, so later loads take seconds. Between
 questions the engine keeps the key/value caches of the last two prompts and starts from the
 one sharing the longest prefix (prompt_cache.py), as llama.cpp does with one: the instructions
-and the worked examples are read once, even with a follow-up rewrite between two answers.
+and the worked examples are read once, even with a follow-up rewrite between two answers, and
+once per machine rather than per process (their cache is kept on disk, prefix_store.py).
 """
 
 from __future__ import annotations
