@@ -14,7 +14,7 @@ _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)")
 # "2." or "2)" before a space or the end: how a numbered list marks its items
 _MARKER = re.compile(r"(?<![\w.,])(\d{1,2})[.)](?=\s|$)")
 _WORD = re.compile(r"[a-z]+")
-_SPELLED = {
+SPELLED_NUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
 }  # fmt: skip
@@ -23,6 +23,7 @@ _ORDINAL = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
     "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
 }  # fmt: skip
+_WORD_VALUES = SPELLED_NUMBERS | _ORDINAL
 
 
 def _value(digits: str) -> float:
@@ -34,9 +35,7 @@ def stated_numbers(text: str) -> set[float]:
     twelve."""
     values = {_value(m.group(1)) for m in _NUMBER.finditer(text)}
     words = _WORD.findall(text.lower())
-    return values | {
-        float(_SPELLED.get(w) or _ORDINAL[w]) for w in words if w in _SPELLED or w in _ORDINAL
-    }
+    return values | {float(_WORD_VALUES[w]) for w in words if w in _WORD_VALUES}
 
 
 def list_markers(text: str) -> set[float]:

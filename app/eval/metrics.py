@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from generation.numbers import SPELLED_NUMBERS
+
 Qrels = Mapping[str, Mapping[str, int]]
 Run = Mapping[str, Mapping[str, float]]
 
@@ -94,10 +96,7 @@ def token_f1(prediction: str, golds: Sequence[str]) -> float:
 
 _JOINERS = re.compile(r"[-\u2010-\u2015/]")
 # two to twelve ("one" is mostly a pronoun: "one of the ...")
-_NUMBER_WORDS = {
-    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
-}  # fmt: skip
+_NUMBER_WORDS = {word: str(n) for word, n in SPELLED_NUMBERS.items() if n > 1}
 
 
 def _as_stated(text: str) -> str:
