@@ -51,7 +51,8 @@ class TransformersGenerator:
             else None
         )
         self._on_disk: list[int] | None = None  # the ids of the prefix the disk holds
-        self._disk_read = self._disk_written = False
+        # read at the first prompt; settled (kept or written) at the first with a fixed part
+        self._disk_read = self._disk_settled = False
 
     def _load(self, path: str, gguf: str | None):
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -77,8 +78,8 @@ class TransformersGenerator:
 
     def _fixed_ids(self, messages: Messages, ids: list[int]) -> list[int] | None:
         """The prompt up to its last message (instructions, examples, earlier turns): the
-        part the next question's prompt shares."""
-        if len(messages) < 2:
+        part the next question's prompt shares; None once the disk needs nothing more."""
+        if self._disk is None or self._disk_settled or len(messages) < 2:
             return None
         fixed = self._prompt_ids(messages[:-1], reply=False)
         return fixed if len(fixed) < len(ids) and ids[: len(fixed)] == fixed else None
@@ -95,13 +96,14 @@ class TransformersGenerator:
         return self._caches.take(ids)
 
     def _keep_on_disk(self, fixed: list[int] | None, cache) -> None:
-        """At most once per process (a chat's earlier turns change its fixed part every
-        turn): write the fixed part's cache when the disk holds another prefix or none."""
-        if self._disk is None or fixed is None or self._disk_written or self._on_disk == fixed:
+        """Once per process, at its first prompt with a fixed part (a chat's earlier turns
+        change that part every turn): write its cache unless the disk holds it already."""
+        if self._disk is None or fixed is None or cache.get_seq_length() < len(fixed):
             return
-        if cache.get_seq_length() >= len(fixed):
+        self._disk_settled = True
+        if fixed != self._on_disk:
             self._disk.save(fixed, cache)
-            self._on_disk, self._disk_written = fixed, True
+            self._on_disk = fixed
 
     def opening_probabilities(self, messages: Messages, openings: Sequence[str]) -> list[float]:
         """Reads the prompt into the reusable cache, so the answer after it starts at once."""
