@@ -1,5 +1,7 @@
 """The two engines besides the default: an OpenAI-compatible server and transformers."""
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from generation.condense import Turn, rewrite_messages
 from generation.engines import GeneratorSettings, make_generator
 from generation.engines.local_server import free_port, llama_server
 from generation.engines.lookup_decoding import draft
-from generation.engines.prefix_store import PrefixStore
+from generation.engines.prefix_store import KEEP, PrefixStore
 from generation.prompt import ABSTAIN, build_messages, verification_messages
 from indexing.errors import MinigiantError
 from indexing.models import resolve_model
@@ -160,6 +162,26 @@ def test_a_new_process_starts_from_the_prefix_kept_on_disk(tmp_path: Path) -> No
     second._caches.put(ids[: len(fixed)], cache)
     alone = make_generator(settings.model_copy(update={"disk_prompt_cache": False}))
     assert "".join(second.stream(other, 30, 0.0)) == "".join(alone.stream(other, 30, 0.0))
+
+
+def test_writing_a_prompt_prefix_removes_the_least_recently_used_ones(tmp_path: Path) -> None:
+    import torch
+    from transformers import DynamicCache
+
+    cache = DynamicCache(ddp_cache_data=[(torch.zeros(1, 1, 3, 2), torch.ones(1, 1, 3, 2))])
+    first = PrefixStore(tmp_path, "v0")
+    first.save([1, 2, 3], cache)
+    older = [PrefixStore(tmp_path, f"v{age}") for age in range(1, KEEP + 2)]
+    for age, store in enumerate([first, *older]):  # v0 oldest, then v1, v2, ...
+        if store is not first:
+            shutil.copy(first.path, store.path)
+        os.utime(store.path, (1_000_000 + age, 1_000_000 + age))
+    loaded = first.load(None, "cpu")  # reading it makes it the most recently used
+    assert loaded is not None and loaded[0] == [1, 2, 3]
+    PrefixStore(tmp_path, "new").save([1, 2], cache)
+    kept = {path.name for path in tmp_path.iterdir()}
+    youngest = {store.path.name for store in older[-(KEEP - 2) :]}
+    assert kept == {"prefix-new.safetensors", "prefix-v0.safetensors", *youngest}
 
 
 @pytest.mark.slow

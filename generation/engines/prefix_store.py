@@ -7,11 +7,13 @@ engine keeps that cache on disk too, beside the converted model: loading it take
 
 The file is named by everything the cache depends on (the model's files, number format,
 device, torch and transformers versions); a changed prompt simply shares fewer tokens with it
-and is written anew.
+and is written anew. Each upgrade or other model leaves a file of its own (6-13 MB), so a
+write also removes all but the KEEP most recently used.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -20,6 +22,8 @@ import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+KEEP = 4  # prefix files kept in one folder: a cascade's two models with room for an upgrade
 
 
 def store_key(model_path: str, precision: str, device: str) -> str:
@@ -56,6 +60,8 @@ class PrefixStore:
         except (OSError, KeyError, ValueError) as exc:
             log.warning("ignoring unreadable prompt cache %s: %s", self.path, exc)
             return None
+        with contextlib.suppress(OSError):  # its modification time says when it was last used
+            os.utime(self.path)
         return ids, DynamicCache(ddp_cache_data=data, config=config)
 
     def save(self, ids: list[int], cache) -> None:
@@ -76,5 +82,18 @@ class PrefixStore:
                 os.replace(temporary, self.path)
             finally:
                 Path(temporary).unlink(missing_ok=True)
+            self._forget_old()
         except OSError as exc:  # a read-only cache folder costs speed, never the answer
             log.warning("could not keep the prompt cache in %s: %s", self.path, exc)
+
+    def _forget_old(self) -> None:
+        """Remove the files of models and versions no longer used, newest KEEP left."""
+        files = []
+        for path in self.path.parent.glob("prefix-*.safetensors"):
+            try:
+                files.append((path.stat().st_mtime_ns, path))
+            except OSError:  # removed by another process meanwhile
+                continue
+        for _, path in sorted(files, reverse=True)[KEEP:]:
+            if path != self.path:
+                path.unlink(missing_ok=True)
