@@ -105,6 +105,23 @@ def test_the_lead_sentence_of_the_best_passage_is_kept(scorer) -> None:
     assert any("November" in p.read_text for p in pruned)
 
 
+def test_a_long_answering_sentence_is_read_though_the_lead_spent_the_budget(scorer) -> None:
+    lead = (
+        "The Velmora harbour lighthouse, painted white with a red lantern room and a gallery "
+        "that visitors may climb in summer, stands on the end of the eastern pier of the town."
+    )
+    answer = (
+        "The keeper's logbook, kept in the town museum beside the old lenses and the fog horn, "
+        "records that the Velmora harbour lighthouse was first lit on the night of 3 March 1871."
+    )
+    passages = [passage(1, "Velmora harbour", lead), passage(2, "Lighthouse history", answer)]
+    settings = ContextSettings(budget_tokens=40, keep_lead=1, passage_prior=0.0, min_share=0.0)
+    assert len(lead) > settings.budget_tokens * 4  # the lead alone spends the budget
+    question = "When was the Velmora harbour lighthouse first lit?"
+    pruned = prune_passages(question, passages, scorer, settings).passages
+    assert [p.read_text for p in pruned] == [lead, answer]
+
+
 def test_sentences_far_below_the_best_are_left_out(scorer) -> None:
     ranked = ["guide.md", *(name for name in FACTS if name != "guide.md")]  # as retrieved
     facts = [passage(k, *FACTS[name][:2]) for k, name in enumerate(ranked, 1)]
