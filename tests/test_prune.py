@@ -6,7 +6,12 @@ import pytest
 
 from generation.attribution import SentenceAttributor
 from generation.check import split_sentences
-from generation.prune import ContextSettings, prune_passages, sentence_scorer
+from generation.prune import (
+    CHARS_PER_TOKEN,
+    ContextSettings,
+    prune_passages,
+    sentence_scorer,
+)
 from generation.sentences import is_instruction, sentence_spans
 from retrieval.hybrid import RetrievalOptions, load_reranker
 from retrieval.passages import Passage
@@ -116,7 +121,7 @@ def test_a_long_answering_sentence_is_read_though_the_lead_spent_the_budget(scor
     )
     passages = [passage(1, "Velmora harbour", lead), passage(2, "Lighthouse history", answer)]
     settings = ContextSettings(budget_tokens=40, keep_lead=1, passage_prior=0.0, min_share=0.0)
-    assert len(lead) > settings.budget_tokens * 4  # the lead alone spends the budget
+    assert len(lead) > settings.budget_tokens * CHARS_PER_TOKEN  # the lead spends it all
     question = "When was the Velmora harbour lighthouse first lit?"
     pruned = prune_passages(question, passages, scorer, settings).passages
     assert [p.read_text for p in pruned] == [lead, answer]
