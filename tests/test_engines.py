@@ -206,3 +206,26 @@ def test_the_doubt_probe_leaves_the_answer_unchanged_and_can_abstain(built_index
     # asked again: the probe's prompt is cached whole, and is read from its last token
     again = qa.ask(question)
     assert again.abstained and again.doubt == pytest.approx(answer.doubt, rel=1e-3)
+
+
+def test_llama_cpp_reads_the_probes_and_answers_as_without_them(built_index: Path) -> None:
+    """llama.cpp gives the gate its probabilities from the prompt's last logits; the prompt
+    stays in its context, and the answer after the probes is the one it gives without them."""
+    probed = make_generator(GeneratorSettings(engine="llama_cpp", model=GGUF))
+    # another context size loads a separate context that never saw the probes
+    plain = make_generator(GeneratorSettings(engine="llama_cpp", model=GGUF, context_tokens=2048))
+    title, text, question = FACTS["notes.txt"]
+    sources = [passage(text, title)]
+    no, yes = probed.opening_probabilities(
+        verification_messages(question, sources), REFUSAL_OPENINGS
+    )
+    assert 0.0 < no < 1.0 and 0.0 < yes < 1.0 and no + yes <= 1.0
+    messages = build_messages(question, sources)
+    (doubt,) = probed.opening_probabilities(messages, [ABSTAIN])
+    (again,) = probed.opening_probabilities(messages, [ABSTAIN])
+    assert 0.0 < doubt < 1.0 and again == pytest.approx(doubt, rel=0.05)
+    assert "".join(probed.stream(messages, 30, 0.0)) == "".join(plain.stream(messages, 30, 0.0))
+
+    always = GeneratorSettings(engine="llama_cpp", model=GGUF, abstain_above=1e-12)
+    answer = QA.open(built_index, Settings(generator=always)).ask(question)
+    assert answer.abstained and answer.text == ABSTAIN and answer.doubt is not None

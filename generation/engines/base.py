@@ -43,13 +43,13 @@ class GeneratorSettings(BaseModel):
     # transformers: keep the key/value cache of the prompt's fixed part (instructions, worked
     # examples) on disk beside the model cache, so a new process need not read it again
     disk_prompt_cache: bool = True
-    # transformers: reply "I don't know." without generating when the model gives opening its
+    # transformers and llama_cpp: reply "I don't know." without generating when the model gives opening its
     # reply that way at least this probability, not only when that is its likeliest opening
     # (None: only then). Off by default: at 0.2 (chosen on 300 CLAPNQ dev questions outside
     # the eval sample, under an earlier prompt) the eval sample's unanswerable questions got
     # 4 points more abstentions and the answerable ones 4 points fewer answers (README)
     abstain_above: float | None = Field(None, gt=0.0, le=1.0)
-    # transformers: the gate that weighs that doubt, the model's yes/no on whether the
+    # transformers and llama_cpp: the gate that weighs that doubt, the model's yes/no on whether the
     # sources state the answer, and the pruner's best sentence score
     # (generation/answerability.py); applies only to the generator and reranker it was fitted
     # for. The shipped one is fitted for the default Qwen2.5-Coder-1.5B. None: off

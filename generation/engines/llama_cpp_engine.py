@@ -30,13 +30,29 @@ class LlamaCppGenerator:
             return llm
 
         self.llm = load_once(("llama_cpp", path, str(settings.context_tokens)), setting, load)
+        self._template = _chat_template(self.llm)
         # one llama.cpp context answers one request at a time
         self._lock = _locks.setdefault(id(self.llm), threading.Lock())
 
-    def opening_probabilities(self, messages: Messages, openings: Sequence[str]) -> None:
-        """llama-cpp-python exposes probabilities only when every position's logits are kept,
-        which would slow every prompt down."""
-        return None
+    def opening_probabilities(
+        self, messages: Messages, openings: Sequence[str]
+    ) -> list[float] | None:
+        """Read from the logits of the prompt's last token, which llama.cpp computes anyway;
+        the prompt stays in the context, and the answer to the same chat (formatted and
+        tokenised as llama-cpp-python's chat completion does) starts from it at once, as does
+        one sharing its beginning. None for a model without a chat template in its file."""
+        import numpy as np
+
+        if self._template is None:
+            return None
+        chat = self._template(messages=messages)
+        ids = self.llm.tokenize(chat.prompt.encode(), add_bos=not chat.added_special, special=True)
+        first = [self.llm.tokenize(o.encode(), add_bos=False, special=False)[0] for o in openings]
+        with self._lock:
+            logits = _read_prompt(self.llm, ids)
+        probabilities = np.exp(logits - logits.max())
+        probabilities /= probabilities.sum()
+        return [float(probabilities[t]) for t in first]
 
     def stream(
         self,
@@ -61,6 +77,36 @@ class LlamaCppGenerator:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
+
+
+def _chat_template(llm):
+    """The formatter llama-cpp-python builds from the file's own chat template, or None."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if template is None:
+        return None
+    special = [
+        llm.detokenize([t], special=True).decode() if t != -1 else ""
+        for t in (llm.token_eos(), llm.token_bos())
+    ]
+    return Jinja2ChatFormatter(template, eos_token=special[0], bos_token=special[1])
+
+
+def _read_prompt(llm, ids: list[int]):
+    """The next-token logits after `ids`, reading only what the context does not already hold
+    (at least the last token, whose logits llama.cpp keeps)."""
+    import llama_cpp
+    import numpy as np
+
+    held = llm.input_ids[: llm.n_tokens].tolist()
+    shared = 0
+    while shared < min(len(held), len(ids)) and held[shared] == ids[shared]:
+        shared += 1
+    llm.n_tokens = min(shared, len(ids) - 1)  # eval() drops the context past n_tokens
+    llm.eval(ids[llm.n_tokens :])
+    logits = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+    return np.ctypeslib.as_array(logits, shape=(llm.n_vocab(),)).astype(np.float64)
 
 
 _locks: dict[int, threading.Lock] = {}
