@@ -229,3 +229,30 @@ def test_llama_cpp_reads_the_probes_and_answers_as_without_them(built_index: Pat
     always = GeneratorSettings(engine="llama_cpp", model=GGUF, abstain_above=1e-12)
     answer = QA.open(built_index, Settings(generator=always)).ask(question)
     assert answer.abstained and answer.text == ABSTAIN and answer.doubt is not None
+
+
+def test_llama_cpp_starts_a_new_context_from_the_prefix_kept_on_disk(tmp_path: Path) -> None:
+    """As with transformers: the first answer writes the fixed part's llama.cpp state; a
+    fresh context (another process) loads it instead of reading it, and answers the same."""
+
+    def engine(context_tokens: int, disk: bool = True):  # each size is a context of its own
+        settings = GeneratorSettings(
+            engine="llama_cpp", model=GGUF, context_tokens=context_tokens, disk_prompt_cache=disk
+        )
+        generator = make_generator(settings)
+        if disk:
+            generator._disk = PrefixStore(tmp_path, "smollm2", ".llama-state")
+        return generator
+
+    first = engine(3072)
+    title, text, question = FACTS["memo.docx"]
+    "".join(first.stream(build_messages(question, [passage(text, title)]), 10, 0.0))
+    assert [p.name for p in tmp_path.iterdir()] == ["prefix-smollm2.llama-state"]
+    assert first._on_disk is not None and len(first._on_disk) > 200
+
+    second = engine(2560)
+    title, text, question = FACTS["notes.txt"]
+    other = build_messages(question, [passage(text, title)])
+    answer = "".join(second.stream(other, 30, 0.0))
+    assert second._on_disk == first._on_disk
+    assert answer == "".join(engine(1024, disk=False).stream(other, 30, 0.0))

@@ -40,17 +40,19 @@ class GeneratorSettings(BaseModel):
     # transformers: draft this many tokens by matching the answer's tail against the prompt
     # (prompt-lookup decoding, Saxena 2023: answers copy spans of the passages); 0: off
     prompt_lookup_tokens: int = Field(10, ge=0, le=64)
-    # transformers: keep the key/value cache of the prompt's fixed part (instructions, worked
-    # examples) on disk beside the model cache, so a new process need not read it again
+    # transformers and llama_cpp: keep the key/value cache of the prompt's fixed part
+    # (instructions, worked examples) on disk beside the model cache, so a new process need
+    # not read it again
     disk_prompt_cache: bool = True
-    # transformers and llama_cpp: reply "I don't know." without generating when the model gives opening its
-    # reply that way at least this probability, not only when that is its likeliest opening
-    # (None: only then). Off by default: at 0.2 (chosen on 300 CLAPNQ dev questions outside
-    # the eval sample, under an earlier prompt) the eval sample's unanswerable questions got
-    # 4 points more abstentions and the answerable ones 4 points fewer answers (README)
+    # transformers and llama_cpp: reply "I don't know." without generating when the model
+    # gives opening its reply that way at least this probability, not only when that is its
+    # likeliest opening (None: only then). Off by default: at 0.2 (chosen on 300 CLAPNQ dev
+    # questions outside the eval sample, under an earlier prompt) the eval sample's
+    # unanswerable questions got 4 points more abstentions and the answerable ones 4 points
+    # fewer answers (README)
     abstain_above: float | None = Field(None, gt=0.0, le=1.0)
-    # transformers and llama_cpp: the gate that weighs that doubt, the model's yes/no on whether the
-    # sources state the answer, and the pruner's best sentence score
+    # transformers and llama_cpp: the gate that weighs that doubt, the model's yes/no on
+    # whether the sources state the answer, and the pruner's best sentence score
     # (generation/answerability.py); applies only to the generator and reranker it was fitted
     # for. The shipped one is fitted for the default Qwen2.5-Coder-1.5B. None: off
     answerability: str | None = "minigiant-answerability"

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from generation.engines.base import GeneratorSettings, Messages
+from generation.engines.prefix_store import PrefixStore, store_key
+from indexing.assembled import model_cache
 from indexing.models import load_once, resolve_model
+
+log = logging.getLogger(__name__)
 
 
 class LlamaCppGenerator:
     def __init__(self, settings: GeneratorSettings, setting: str = "generator.model"):
+        import llama_cpp
         from llama_cpp import Llama
 
         self.name = settings.model
@@ -30,9 +37,23 @@ class LlamaCppGenerator:
             return llm
 
         self.llm = load_once(("llama_cpp", path, str(settings.context_tokens)), setting, load)
-        self._template = _chat_template(self.llm)
+        # the prompt as llama-cpp-python's chat completion formats it, and its fixed part
+        self._template = _chat_template(self.llm, reply=True)
+        self._fixed_template = _chat_template(self.llm, reply=False)
         # one llama.cpp context answers one request at a time
         self._lock = _locks.setdefault(id(self.llm), threading.Lock())
+        self._disk = (
+            PrefixStore(
+                model_cache() / "prompts",
+                store_key(path, "llama_cpp", llama_cpp.__version__),
+                ".llama-state",
+            )
+            if settings.disk_prompt_cache and self._template is not None
+            else None
+        )
+        self._on_disk: list[int] | None = None  # the ids of the prefix the disk holds
+        # read at the first prompt; settled (kept or written) at the first with a fixed part
+        self._disk_read = self._disk_settled = False
 
     def opening_probabilities(
         self, messages: Messages, openings: Sequence[str]
@@ -45,10 +66,10 @@ class LlamaCppGenerator:
 
         if self._template is None:
             return None
-        chat = self._template(messages=messages)
-        ids = self.llm.tokenize(chat.prompt.encode(), add_bos=not chat.added_special, special=True)
+        ids = self._prompt_ids(messages)
         first = [self.llm.tokenize(o.encode(), add_bos=False, special=False)[0] for o in openings]
         with self._lock:
+            self._start_from_disk(messages, ids)
             logits = _read_prompt(self.llm, ids)
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
@@ -66,6 +87,8 @@ class LlamaCppGenerator:
                 usage["prompt_tokens"] = sum(
                     len(self.llm.tokenize(m["content"].encode(), add_bos=False)) for m in messages
                 )
+            if self._disk is not None and not self._disk_settled:
+                self._start_from_disk(messages, self._prompt_ids(messages))
             chunks = self.llm.create_chat_completion(
                 messages=messages,
                 max_tokens=max_tokens,
@@ -78,9 +101,36 @@ class LlamaCppGenerator:
                 if piece:
                     yield piece
 
+    def _prompt_ids(self, messages: Messages, reply: bool = True) -> list[int]:
+        template = self._template if reply else self._fixed_template
+        chat = template(messages=messages)
+        return self.llm.tokenize(chat.prompt.encode(), add_bos=not chat.added_special, special=True)
 
-def _chat_template(llm):
-    """The formatter llama-cpp-python builds from the file's own chat template, or None."""
+    def _start_from_disk(self, messages: Messages, ids: list[int]) -> None:
+        """A fresh context first takes the fixed part's state kept on disk (instructions and
+        worked examples: seconds of reading on a CPU); the first prompt with a fixed part the
+        disk lacks writes it there, read up to its end first."""
+        if self._disk is None:
+            return
+        if not self._disk_read:
+            self._disk_read = True
+            if self.llm.n_tokens == 0:
+                self._on_disk = _load_state(self.llm, self._disk)
+        if self._disk_settled or len(messages) < 2:
+            return
+        fixed = self._prompt_ids(messages[:-1], reply=False)
+        if len(fixed) >= len(ids) or ids[: len(fixed)] != fixed:
+            return
+        self._disk_settled = True
+        if fixed != self._on_disk:
+            _read_prompt(self.llm, fixed)  # the context now holds exactly the fixed part
+            self._disk.write(lambda path: _save_state(self.llm, path, fixed))
+            self._on_disk = fixed
+
+
+def _chat_template(llm, reply: bool):
+    """The formatter llama-cpp-python builds from the file's own chat template (`reply`: with
+    the assistant's opening after the last message), or None when the file has none."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     template = llm.metadata.get("tokenizer.chat_template")
@@ -90,7 +140,9 @@ def _chat_template(llm):
         llm.detokenize([t], special=True).decode() if t != -1 else ""
         for t in (llm.token_eos(), llm.token_bos())
     ]
-    return Jinja2ChatFormatter(template, eos_token=special[0], bos_token=special[1])
+    return Jinja2ChatFormatter(
+        template, eos_token=special[0], bos_token=special[1], add_generation_prompt=reply
+    )
 
 
 def _read_prompt(llm, ids: list[int]):
@@ -107,6 +159,37 @@ def _read_prompt(llm, ids: list[int]):
     llm.eval(ids[llm.n_tokens :])
     logits = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
     return np.ctypeslib.as_array(logits, shape=(llm.n_vocab(),)).astype(np.float64)
+
+
+def _load_state(llm, store: PrefixStore) -> list[int] | None:
+    """Fill an empty context from the state file; the ids it holds, or None."""
+    import ctypes
+
+    import llama_cpp
+
+    path = store.used()
+    if path is None:
+        return None
+    tokens = (llama_cpp.llama_token * llm.n_ctx())()
+    count = ctypes.c_size_t(0)
+    if not llama_cpp.llama_state_load_file(
+        llm.ctx, str(path).encode(), tokens, llm.n_ctx(), ctypes.byref(count)
+    ):
+        log.warning("ignoring unreadable prompt cache %s", path)
+        llm.reset()
+        return None
+    ids = list(tokens[: count.value])
+    llm.input_ids[: len(ids)] = ids
+    llm.n_tokens = len(ids)
+    return ids
+
+
+def _save_state(llm, path: Path, ids: list[int]) -> None:
+    import llama_cpp
+
+    tokens = (llama_cpp.llama_token * len(ids))(*ids)
+    if not llama_cpp.llama_state_save_file(llm.ctx, str(path).encode(), tokens, len(ids)):
+        raise OSError(f"llama.cpp could not write {path}")
 
 
 _locks: dict[int, threading.Lock] = {}

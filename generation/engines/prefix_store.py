@@ -5,10 +5,11 @@ tokens), which a CPU reads in seconds. A server reads them once and keeps the ke
 (prompt_cache.py), but each `minigiant ask` is a new process that would read them again. So the
 engine keeps that cache on disk too, beside the converted model: loading it takes milliseconds.
 
-The file is named by everything the cache depends on (the model's files, number format,
-device, torch and transformers versions); a changed prompt simply shares fewer tokens with it
-and is written anew. Each upgrade or other model leaves a file of its own (6-13 MB), so a
-write also removes all but the KEEP most recently used.
+The file is named by everything the cache depends on (the model's files, the engine and its
+versions, number format, device); a changed prompt simply shares fewer tokens with it and is
+written anew. Each upgrade or other model leaves a file of its own (6-13 MB), so a write also
+removes all but the KEEP most recently used. The transformers engine keeps its tensors in
+safetensors (below); llama.cpp writes its own state files through `write`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -26,12 +28,10 @@ log = logging.getLogger(__name__)
 KEEP = 4  # prefix files kept in one folder: a cascade's two models with room for an upgrade
 
 
-def store_key(model_path: str, precision: str, device: str) -> str:
-    """A name that changes whenever the cached tensors would."""
-    import torch
-    import transformers
-
-    parts = [model_path, precision, device, torch.__version__, transformers.__version__]
+def store_key(model_path: str, *settings: str) -> str:
+    """A name that changes whenever the cached tensors would: with the model's files and the
+    `settings` (engine, library versions, number format, device) they were computed under."""
+    parts = [model_path, *settings]
     where = Path(model_path)
     files = sorted(p for p in where.iterdir() if p.is_file()) if where.is_dir() else [where]
     parts += [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files if p.exists()]
@@ -39,17 +39,41 @@ def store_key(model_path: str, precision: str, device: str) -> str:
 
 
 class PrefixStore:
-    """One prompt prefix's key/value cache in a safetensors file."""
+    """One prompt prefix's key/value cache in a file (safetensors, or what `write` is given)."""
 
-    def __init__(self, folder: Path, key: str):
-        self.path = folder / f"prefix-{key}.safetensors"
+    def __init__(self, folder: Path, key: str, suffix: str = ".safetensors"):
+        self.path = folder / f"prefix-{key}{suffix}"
+
+    def used(self) -> Path | None:
+        """The file, marked as just used (its modification time), or None when there is none."""
+        if not self.path.exists():
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(self.path)
+        return self.path
+
+    def write(self, writer: Callable[[Path], None]) -> None:
+        """`writer` fills a temporary file, which is then renamed, so a reader never sees half
+        a file; a read-only cache folder costs speed, never the answer."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            os.close(handle)
+            try:
+                writer(Path(temporary))
+                os.replace(temporary, self.path)
+            finally:
+                Path(temporary).unlink(missing_ok=True)
+            self._forget_old()
+        except OSError as exc:
+            log.warning("could not keep the prompt cache in %s: %s", self.path, exc)
 
     def load(self, config, device: str) -> tuple[list[int], object] | None:
         """(token ids, DynamicCache) or None when there is no readable file."""
         from safetensors import safe_open
         from transformers import DynamicCache
 
-        if not self.path.exists():
+        if self.used() is None:
             return None
         try:
             with safe_open(str(self.path), framework="pt", device=device) as handle:
@@ -60,36 +84,24 @@ class PrefixStore:
         except (OSError, KeyError, ValueError) as exc:
             log.warning("ignoring unreadable prompt cache %s: %s", self.path, exc)
             return None
-        with contextlib.suppress(OSError):  # its modification time says when it was last used
-            os.utime(self.path)
         return ids, DynamicCache(ddp_cache_data=data, config=config)
 
     def save(self, ids: list[int], cache) -> None:
-        """The first `len(ids)` positions of `cache`; written to a temporary file, then renamed,
-        so a reader never sees half a file."""
+        """The first `len(ids)` positions of `cache`."""
         from safetensors.torch import save_file
 
         tensors = {}
         for i, layer in enumerate(cache.layers):
             tensors[f"k.{i}"] = layer.keys[..., : len(ids), :].contiguous()
             tensors[f"v.{i}"] = layer.values[..., : len(ids), :].contiguous()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            os.close(handle)
-            try:
-                save_file(tensors, temporary, metadata={"ids": json.dumps(ids)})
-                os.replace(temporary, self.path)
-            finally:
-                Path(temporary).unlink(missing_ok=True)
-            self._forget_old()
-        except OSError as exc:  # a read-only cache folder costs speed, never the answer
-            log.warning("could not keep the prompt cache in %s: %s", self.path, exc)
+        self.write(lambda path: save_file(tensors, str(path), metadata={"ids": json.dumps(ids)}))
 
     def _forget_old(self) -> None:
         """Remove the files of models and versions no longer used, newest KEEP left."""
         files = []
-        for path in self.path.parent.glob("prefix-*.safetensors"):
+        for path in self.path.parent.glob("prefix-*"):
+            if path.suffix == ".tmp":  # another process's file being written
+                continue
             try:
                 files.append((path.stat().st_mtime_ns, path))
             except OSError:  # removed by another process meanwhile

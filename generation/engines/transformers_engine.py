@@ -45,7 +45,9 @@ class TransformersGenerator:
         self._disk = (
             PrefixStore(
                 model_cache() / "prompts",
-                store_key(str(Path(path) / (gguf or "")), self.precision, self.device),
+                store_key(
+                    str(Path(path) / (gguf or "")), *_versions(), self.precision, self.device
+                ),
             )
             if settings.disk_prompt_cache
             else None
@@ -242,3 +244,10 @@ def _save_atomically(folder: Path, tokenizer, model) -> None:
     model.save_pretrained(tmp)
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(tmp, folder)
+
+
+def _versions() -> tuple[str, ...]:
+    import torch
+    import transformers
+
+    return "transformers", transformers.__version__, "torch", torch.__version__
