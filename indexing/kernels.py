@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +31,42 @@ def cpu_flags() -> frozenset[str]:
         if line.startswith(("flags", "Features")):
             return frozenset(line.split(":", 1)[1].split())
     return frozenset()
+
+
+def usable_cpus() -> set[int]:
+    """The logical CPUs this process may run on (a container's limit included)."""
+    if hasattr(os, "sched_getaffinity"):
+        return os.sched_getaffinity(0)
+    return set(range(os.cpu_count() or 1))
+
+
+@functools.cache
+def math_threads() -> int:
+    """One thread per physical core among the usable CPUs: SMT siblings share a core's math
+    units, which is why llama.cpp's Python binding defaults to half the logical CPUs; where
+    cores have no sibling (this project's 2-core machine) that default left one core idle
+    while decoding (Qwen2.5-1.5B: 16 -> 21 tokens/s with both)."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpuinfo = ""
+    usable = usable_cpus()
+    return physical_cores(cpuinfo, usable) or len(usable)
+
+
+def physical_cores(cpuinfo: str, usable: set[int]) -> int:
+    """Distinct (package, core) pairs of the usable processors in /proc/cpuinfo's text; 0
+    where it names none (ARM, macOS)."""
+    cores, processor, package = set(), -1, ""
+    for line in cpuinfo.splitlines():
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key == "processor":
+            processor, package = int(value), ""
+        elif key == "physical id":
+            package = value
+        elif key == "core id" and processor in usable:
+            cores.add((package, value))
+    return len(cores)
 
 
 def best_precision(device: str, requested: Precision = "auto") -> str:

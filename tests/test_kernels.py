@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from indexing.embedding import Embedder
-from indexing.kernels import BF16_FLAGS, best_precision, cpu_flags
+from indexing.kernels import (
+    BF16_FLAGS,
+    best_precision,
+    cpu_flags,
+    math_threads,
+    physical_cores,
+    usable_cpus,
+)
 
 SENTENCES = [
     "The Tarnvik glacier retreated 212 metres between 2001 and 2021.",
@@ -47,3 +54,22 @@ def test_the_reranker_in_bf16_orders_passages_as_in_fp32() -> None:
     }
     assert int(np.argmax(scores["bfloat16"])) == int(np.argmax(scores["float32"])) == 2
     assert np.max(np.abs(np.subtract(scores["bfloat16"], scores["float32"]))) < 0.05
+
+
+def _cpuinfo(cores: list[tuple[int, int]]) -> str:
+    """/proc/cpuinfo's text for processors 0, 1, ... on these (package, core) pairs."""
+    return "\n\n".join(
+        f"processor\t: {n}\nvendor_id\t: AuthenticAMD\nphysical id\t: {package}\n"
+        f"siblings\t: 4\ncore id\t\t: {core}\ncpu cores\t: 2"
+        for n, (package, core) in enumerate(cores)
+    )
+
+
+def test_decoding_threads_count_physical_cores_this_process_may_use() -> None:
+    smt = _cpuinfo([(0, 0), (0, 1), (0, 0), (0, 1)])  # two cores, two threads each
+    assert physical_cores(smt, {0, 1, 2, 3}) == 2
+    assert physical_cores(smt, {0, 2}) == 1  # a container given one core's two siblings
+    two_packages = _cpuinfo([(0, 0), (1, 0)])  # the same core id in two sockets
+    assert physical_cores(two_packages, {0, 1}) == 2
+    assert physical_cores("", {0, 1}) == 0
+    assert 1 <= math_threads() <= len(usable_cpus())

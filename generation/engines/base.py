@@ -32,6 +32,7 @@ class GeneratorSettings(BaseModel):
     # > 1 penalises tokens already in the prompt too, which a grounded answer should copy;
     # very small models (SmolLM2-135M) loop on greedy decoding without 1.15
     repeat_penalty: float = Field(1.0, ge=1.0, le=2.0)
+    # llama_cpp: CPU threads (None: one per physical core to decode, every usable CPU to read)
     threads: int | None = Field(None, ge=1)
     timeout_s: float = Field(120.0, gt=0)
     device: str | None = None

@@ -11,6 +11,7 @@ from pathlib import Path
 from generation.engines.base import GeneratorSettings, Messages
 from generation.engines.prefix_store import PrefixStore, store_key
 from indexing.assembled import model_cache
+from indexing.kernels import math_threads, usable_cpus
 from indexing.models import load_once, resolve_model
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,8 @@ class LlamaCppGenerator:
             llm = Llama(
                 model_path=path,
                 n_ctx=settings.context_tokens,
-                n_threads=settings.threads,
+                n_threads=settings.threads or math_threads(),
+                n_threads_batch=settings.threads or len(usable_cpus()),
                 n_gpu_layers=-1,  # ignored by CPU builds
                 verbose=False,
             )
