@@ -99,9 +99,7 @@ class PrefixStore:
     def _forget_old(self) -> None:
         """Remove the files of models and versions no longer used, newest KEEP left."""
         files = []
-        for path in self.path.parent.glob("prefix-*"):
-            if path.suffix == ".tmp":  # another process's file being written
-                continue
+        for path in self.path.parent.glob("prefix-*"):  # mkstemp's files are named tmp*
             try:
                 files.append((path.stat().st_mtime_ns, path))
             except OSError:  # removed by another process meanwhile
