@@ -256,3 +256,22 @@ def test_llama_cpp_starts_a_new_context_from_the_prefix_kept_on_disk(tmp_path: P
     answer = "".join(second.stream(other, 30, 0.0))
     assert second._on_disk == first._on_disk
     assert answer == "".join(engine(1024, disk=False).stream(other, 30, 0.0))
+
+
+def test_a_damaged_llama_cpp_prefix_file_costs_speed_not_the_answer(tmp_path: Path) -> None:
+    """A truncated or foreign state file is ignored (a warning) and written anew."""
+    store = PrefixStore(tmp_path, "smollm2", ".llama-state")
+    title, text, question = FACTS["memo.docx"]
+    messages = build_messages(question, [passage(text, title)])
+    expected = "".join(
+        make_generator(
+            GeneratorSettings(engine="llama_cpp", model=GGUF, context_tokens=1024)
+        ).stream(messages, 20, 0.0)
+    )
+    for size, damage in ((1536, b"\0" * 5000), (1792, b"GGUF" + os.urandom(4000))):
+        store.path.write_bytes(damage)
+        settings = GeneratorSettings(engine="llama_cpp", model=GGUF, context_tokens=size)
+        generator = make_generator(settings)
+        generator._disk = store
+        assert "".join(generator.stream(messages, 20, 0.0)) == expected
+        assert store.path.read_bytes() != damage  # the fixed part was written anew
