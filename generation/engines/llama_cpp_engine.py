@@ -10,6 +10,7 @@ from pathlib import Path
 
 from generation.engines.base import GeneratorSettings, Messages
 from generation.engines.prefix_store import PrefixStore, store_key
+from generation.engines.prompt_cache import shared_prefix
 from indexing.assembled import model_cache
 from indexing.kernels import math_threads, usable_cpus
 from indexing.models import load_once, resolve_model
@@ -153,10 +154,7 @@ def _read_prompt(llm, ids: list[int]):
     import llama_cpp
     import numpy as np
 
-    held = llm.input_ids[: llm.n_tokens].tolist()
-    shared = 0
-    while shared < min(len(held), len(ids)) and held[shared] == ids[shared]:
-        shared += 1
+    shared = shared_prefix(llm.input_ids[: llm.n_tokens].tolist(), ids)
     llm.n_tokens = min(shared, len(ids) - 1)  # eval() drops the context past n_tokens
     llm.eval(ids[llm.n_tokens :])
     logits = llama_cpp.llama_get_logits_ith(llm.ctx, -1)

@@ -21,7 +21,8 @@ class _Entry:
     next: int | None  # the greedy token after `ids`, when the prompt was read to its end
 
 
-def _shared(a: list[int], b: list[int]) -> int:
+def shared_prefix(a: list[int], b: list[int]) -> int:
+    """How many leading token ids `a` and `b` have in common."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
@@ -49,12 +50,12 @@ class PromptCaches:
         the pool until put() returns it."""
         if not self._entries:
             return None, None
-        entry = max(self._entries, key=lambda e: _shared(e.ids, ids))
+        entry = max(self._entries, key=lambda e: shared_prefix(e.ids, ids))
         if entry.ids == ids and entry.next is not None:
             self._entries.remove(entry)
             return entry.cache, entry.next
         cached = entry.cache.get_seq_length()
-        shared = min(_shared(entry.ids, ids), len(ids) - 1, cached)
+        shared = min(shared_prefix(entry.ids, ids), len(ids) - 1, cached)
         if shared < self.min_shared:
             return None, None
         self._entries.remove(entry)
