@@ -11,7 +11,7 @@ from app.settings import Settings
 from generation.engines.factory import resolved_engine
 from indexing.documents import page_label
 from indexing.embedding import best_device
-from indexing.kernels import BF16_FLAGS, best_precision, cpu_flags, math_threads, usable_cpus
+from indexing.kernels import BF16_FLAGS, best_precision, cpu_flags, llama_threads
 from indexing.reader import IndexReader
 
 
@@ -67,7 +67,7 @@ def kernels_info(settings: Settings) -> str:
     engine = resolved_engine(gen)
     precision = best_precision(device, gen.dtype) if engine == "transformers" else "GGUF weights"
     if engine == "llama_cpp":
-        decoding, reading = gen.threads or math_threads(), gen.threads or len(usable_cpus())
+        decoding, reading = llama_threads(gen.threads)
         precision += f", {decoding} threads decoding, {reading} reading"
     emb = settings.embedder
     checker = settings.checker

@@ -54,6 +54,14 @@ def math_threads() -> int:
     return physical_cores(cpuinfo, usable) or len(usable)
 
 
+def llama_threads(requested: int | None) -> tuple[int, int]:
+    """(decoding, prompt-reading) threads for llama.cpp: `requested` for both when set, else
+    one per physical core to decode (memory-bound) and every usable CPU to read prompts."""
+    if requested is not None:
+        return requested, requested
+    return math_threads(), len(usable_cpus())
+
+
 def physical_cores(cpuinfo: str, usable: set[int]) -> int:
     """Distinct (package, core) pairs of the usable processors in /proc/cpuinfo's text; 0
     where it names none (ARM, macOS)."""

@@ -8,6 +8,7 @@ from indexing.kernels import (
     BF16_FLAGS,
     best_precision,
     cpu_flags,
+    llama_threads,
     math_threads,
     physical_cores,
     usable_cpus,
@@ -73,3 +74,5 @@ def test_decoding_threads_count_physical_cores_this_process_may_use() -> None:
     assert physical_cores(two_packages, {0, 1}) == 2
     assert physical_cores("", {0, 1}) == 0
     assert 1 <= math_threads() <= len(usable_cpus())
+    assert llama_threads(None) == (math_threads(), len(usable_cpus()))
+    assert llama_threads(3) == (3, 3)  # generator.threads sets both

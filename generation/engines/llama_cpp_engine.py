@@ -12,7 +12,7 @@ from generation.engines.base import GeneratorSettings, Messages
 from generation.engines.prefix_store import PrefixStore, store_key
 from generation.engines.prompt_cache import shared_prefix
 from indexing.assembled import model_cache
-from indexing.kernels import math_threads, usable_cpus
+from indexing.kernels import llama_threads
 from indexing.models import load_once, resolve_model
 
 log = logging.getLogger(__name__)
@@ -27,12 +27,14 @@ class LlamaCppGenerator:
         self.repeat_penalty = settings.repeat_penalty
         path = resolve_model(settings.model, setting)
 
+        decoding, reading = llama_threads(settings.threads)
+
         def load() -> Llama:
             llm = Llama(
                 model_path=path,
                 n_ctx=settings.context_tokens,
-                n_threads=settings.threads or math_threads(),
-                n_threads_batch=settings.threads or len(usable_cpus()),
+                n_threads=decoding,
+                n_threads_batch=reading,
                 n_gpu_layers=-1,  # ignored by CPU builds
                 verbose=False,
             )
