@@ -140,7 +140,8 @@ def test_a_new_process_starts_from_the_prefix_kept_on_disk(tmp_path: Path) -> No
     process) reads only what follows it, and writes what one reading everything writes."""
     settings = GeneratorSettings(engine="transformers", model=GGUF, device="cpu", dtype="float32")
     stale, first, second = (make_generator(settings) for _ in range(3))
-    stale._disk = first._disk = second._disk = PrefixStore(tmp_path, "smollm2")
+    for engine in (stale, first, second):  # one file, each process its own reading of it
+        engine._disk = PrefixStore(tmp_path, "smollm2")
     # another prompt's prefix on disk (a follow-up rewrite) is replaced, not kept forever
     "".join(stale.stream(rewrite_messages("and then?", [Turn("user", "What is new?")]), 5, 0.0))
     before = PrefixStore(tmp_path, "smollm2").load(stale.model.config, "cpu")
@@ -248,30 +249,30 @@ def test_llama_cpp_starts_a_new_context_from_the_prefix_kept_on_disk(tmp_path: P
     title, text, question = FACTS["memo.docx"]
     "".join(first.stream(build_messages(question, [passage(text, title)]), 10, 0.0))
     assert [p.name for p in tmp_path.iterdir()] == ["prefix-smollm2.llama-state"]
-    assert first._on_disk is not None and len(first._on_disk) > 200
+    assert first._disk.held is not None and len(first._disk.held) > 200
 
     second = engine(2560)
     title, text, question = FACTS["notes.txt"]
     other = build_messages(question, [passage(text, title)])
     answer = "".join(second.stream(other, 30, 0.0))
-    assert second._on_disk == first._on_disk
+    assert second._disk.held == first._disk.held
     assert answer == "".join(engine(1024, disk=False).stream(other, 30, 0.0))
 
 
 def test_a_damaged_llama_cpp_prefix_file_costs_speed_not_the_answer(tmp_path: Path) -> None:
-    """A truncated or foreign state file is ignored (a warning) and written anew."""
-    store = PrefixStore(tmp_path, "smollm2", ".llama-state")
+    """A truncated or foreign state file is ignored (a warning) and written anew: the answer
+    is the one a context writing the file for the first time gives."""
     title, text, question = FACTS["memo.docx"]
     messages = build_messages(question, [passage(text, title)])
-    expected = "".join(
-        make_generator(
-            GeneratorSettings(engine="llama_cpp", model=GGUF, context_tokens=1024)
-        ).stream(messages, 20, 0.0)
-    )
+    clean = make_generator(GeneratorSettings(engine="llama_cpp", model=GGUF, context_tokens=1280))
+    clean._disk = PrefixStore(tmp_path / "clean", "smollm2", ".llama-state")
+    expected = "".join(clean.stream(messages, 20, 0.0))
+    assert clean._disk.path.exists()
+    path = PrefixStore(tmp_path, "smollm2", ".llama-state").path
     for size, damage in ((1536, b"\0" * 5000), (1792, b"GGUF" + os.urandom(4000))):
-        store.path.write_bytes(damage)
+        path.write_bytes(damage)
         settings = GeneratorSettings(engine="llama_cpp", model=GGUF, context_tokens=size)
         generator = make_generator(settings)
-        generator._disk = store
+        generator._disk = PrefixStore(tmp_path, "smollm2", ".llama-state")
         assert "".join(generator.stream(messages, 20, 0.0)) == expected
-        assert store.path.read_bytes() != damage  # the fixed part was written anew
+        assert path.read_bytes() != damage  # the fixed part was written anew

@@ -56,9 +56,6 @@ class LlamaCppGenerator:
             if settings.disk_prompt_cache and self._template is not None
             else None
         )
-        self._on_disk: list[int] | None = None  # the ids of the prefix the disk holds
-        # read at the first prompt; settled (kept or written) at the first with a fixed part
-        self._disk_read = self._disk_settled = False
 
     def opening_probabilities(
         self, messages: Messages, openings: Sequence[str]
@@ -92,7 +89,7 @@ class LlamaCppGenerator:
                 usage["prompt_tokens"] = sum(
                     len(self.llm.tokenize(m["content"].encode(), add_bos=False)) for m in messages
                 )
-            if self._disk is not None and not self._disk_settled:
+            if self._disk is not None and not self._disk.settled:
                 self._start_from_disk(messages, self._prompt_ids(messages))
             chunks = self.llm.create_chat_completion(
                 messages=messages,
@@ -117,20 +114,16 @@ class LlamaCppGenerator:
         disk lacks writes it there, read up to its end first."""
         if self._disk is None:
             return
-        if not self._disk_read:
-            self._disk_read = True
-            if self.llm.n_tokens == 0:
-                self._on_disk = _load_state(self.llm, self._disk)
-        if self._disk_settled or len(messages) < 2:
-            return
-        fixed = self._prompt_ids(messages[:-1], reply=False)
-        if len(fixed) >= len(ids) or ids[: len(fixed)] != fixed:
-            return
-        self._disk_settled = True
-        if fixed != self._on_disk:
-            _read_prompt(self.llm, fixed)  # the context now holds exactly the fixed part
-            self._disk.write(lambda path: _save_state(self.llm, path, fixed))
-            self._on_disk = fixed
+        self._disk.read_once(
+            lambda store: _load_state(self.llm, store) if self.llm.n_tokens == 0 else None
+        )
+        fixed = self._disk.fixed_part(messages, ids, lambda m: self._prompt_ids(m, reply=False))
+        if fixed is not None:
+            self._disk.settle(fixed, self._write_state)
+
+    def _write_state(self, fixed: list[int]) -> None:
+        _read_prompt(self.llm, fixed)  # the context now holds exactly the fixed part
+        self._disk.write(lambda path: _save_state(self.llm, path, fixed))
 
 
 def _chat_template(llm, reply: bool):

@@ -9,7 +9,9 @@ The file is named by everything the cache depends on (the model's files, the eng
 versions, number format, device); a changed prompt simply shares fewer tokens with it and is
 written anew. Each upgrade or other model leaves a file of its own (6-13 MB), so a write also
 removes all but the KEEP most recently used. The transformers engine keeps its tensors in
-safetensors (below); llama.cpp writes its own state files through `write`.
+safetensors (below); llama.cpp writes its own state files through `write`. Either engine
+follows one protocol: `read_once` at its first prompt, `fixed_part` of each prompt while
+unsettled, `settle` once that part is read.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,34 @@ class PrefixStore:
 
     def __init__(self, folder: Path, key: str, suffix: str = ".safetensors"):
         self.path = folder / f"prefix-{key}{suffix}"
+        self.held: list[int] | None = None  # the ids of the prefix the file holds
+        self._read = False
+        # written (or found on disk) at the first prompt with a fixed part: a chat's earlier
+        # turns change that part every turn, and only the instructions' part is worth a file
+        self.settled = False
+
+    def read_once(self, load: Callable[[PrefixStore], list[int] | None]) -> None:
+        """At this engine's first prompt, `load` fills it from the file; the ids it holds."""
+        if not self._read:
+            self._read = True
+            self.held = load(self)
+
+    def fixed_part(
+        self, messages: Sequence[object], ids: list[int], fixed_ids: Callable[[list], list[int]]
+    ) -> list[int] | None:
+        """The prompt up to its last message (instructions, examples, earlier turns), as
+        `fixed_ids` tokenises it, while it is unsettled and `ids` begins with it; else None."""
+        if self.settled or len(messages) < 2:
+            return None
+        fixed = fixed_ids(list(messages[:-1]))
+        return fixed if len(fixed) < len(ids) and ids[: len(fixed)] == fixed else None
+
+    def settle(self, fixed: list[int], save: Callable[[list[int]], None]) -> None:
+        """Once per engine: `save` the fixed part unless the file holds it already."""
+        self.settled = True
+        if fixed != self.held:
+            save(fixed)
+            self.held = fixed
 
     def used(self) -> Path | None:
         """The file, marked as just used (its modification time), or None when there is none."""

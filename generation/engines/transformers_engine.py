@@ -52,9 +52,6 @@ class TransformersGenerator:
             if settings.disk_prompt_cache
             else None
         )
-        self._on_disk: list[int] | None = None  # the ids of the prefix the disk holds
-        # read at the first prompt; settled (kept or written) at the first with a fixed part
-        self._disk_read = self._disk_settled = False
 
     def _load(self, path: str, gguf: str | None):
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -79,33 +76,30 @@ class TransformersGenerator:
         )["input_ids"][0].tolist()
 
     def _fixed_ids(self, messages: Messages, ids: list[int]) -> list[int] | None:
-        """The prompt up to its last message (instructions, examples, earlier turns): the
-        part the next question's prompt shares; None once the disk needs nothing more."""
-        if self._disk is None or self._disk_settled or len(messages) < 2:
+        """The part of the prompt the disk may keep (prefix_store.py), while it needs it."""
+        if self._disk is None:
             return None
-        fixed = self._prompt_ids(messages[:-1], reply=False)
-        return fixed if len(fixed) < len(ids) and ids[: len(fixed)] == fixed else None
+        return self._disk.fixed_part(messages, ids, lambda m: self._prompt_ids(m, reply=False))
 
     def _take(self, ids: list[int]):
         """The pool's cache for `ids` (prompt_cache.py); a new process first adds the prefix
         cache kept on disk."""
-        if self._disk is not None and not self._disk_read:
-            self._disk_read = True
-            stored = self._disk.load(self.model.config, str(self.model.device))
-            if stored is not None:
-                self._on_disk = stored[0]
-                self._caches.put(*stored)
+        if self._disk is not None:
+            self._disk.read_once(self._from_disk)
         return self._caches.take(ids)
 
+    def _from_disk(self, store: PrefixStore) -> list[int] | None:
+        stored = store.load(self.model.config, str(self.model.device))
+        if stored is None:
+            return None
+        self._caches.put(*stored)
+        return stored[0]
+
     def _keep_on_disk(self, fixed: list[int] | None, cache) -> None:
-        """Once per process, at its first prompt with a fixed part (a chat's earlier turns
-        change that part every turn): write its cache unless the disk holds it already."""
+        """Write the fixed part's cache once it is read, unless the disk holds it already."""
         if self._disk is None or fixed is None or cache.get_seq_length() < len(fixed):
             return
-        self._disk_settled = True
-        if fixed != self._on_disk:
-            self._disk.save(fixed, cache)
-            self._on_disk = fixed
+        self._disk.settle(fixed, lambda ids: self._disk.save(ids, cache))
 
     def opening_probabilities(self, messages: Messages, openings: Sequence[str]) -> list[float]:
         """Reads the prompt into the reusable cache, so the answer after it starts at once."""
