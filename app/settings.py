@@ -32,7 +32,11 @@ DEFAULT_CONFIG = Path("minigiant.toml")
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="MINIGIANT_", env_nested_delimiter="__", extra="forbid", validate_default=True
+        env_prefix="MINIGIANT_",
+        env_nested_delimiter="__",
+        env_parse_none_str="",  # an empty variable means none: "auto", or off
+        extra="forbid",
+        validate_default=True,
     )
 
     index: Path = Path("minigiant-index")

@@ -87,6 +87,12 @@ def test_settings_from_environment_and_toml(
     monkeypatch.setenv("MINIGIANT_RETRIEVAL__TOP_N", "0")
     with pytest.raises(ValueError, match="top_n"):
         Settings()
+    monkeypatch.delenv("MINIGIANT_RETRIEVAL__TOP_N")
+    # an empty variable means none: a number's "auto", an optional model's "off"
+    monkeypatch.setenv("MINIGIANT_GENERATOR__THREADS", "")
+    monkeypatch.setenv("MINIGIANT_RETRIEVAL__RERANKER", "")
+    emptied = Settings()
+    assert emptied.generator.threads is None and emptied.retrieval.reranker is None
 
 
 @pytest.mark.parametrize(
