@@ -12,6 +12,7 @@ from indexing.documents import titled
 from indexing.embedding import Embedder
 from indexing.kernels import Precision
 from indexing.reader import IndexReader
+from indexing.store import StoredChunk
 from retrieval.dense import DenseRetriever
 from retrieval.fusion import blend_scores, reciprocal_rank_fusion
 from retrieval.lexical import LexicalRetriever
@@ -109,8 +110,7 @@ class HybridRetriever:
         fused = reciprocal_rank_fusion({"dense": list(dense), "lexical": list(lexical)}, opts.rrf_k)
         use_reranker = rerank and self.reranker is not None and opts.rerank_k > 0
         keep = max(top_n, opts.rerank_k) if use_reranker else top_n
-        fused = fused[:keep]
-        stored = self.reader.store.chunks(i for i, _ in fused)
+        fused, stored = self._distinct(fused, keep)
         passages = []
         for chunk_id, score in fused:
             chunk = stored[chunk_id]
@@ -166,3 +166,26 @@ class HybridRetriever:
             passages = reranked + passages[opts.rerank_k :]
             timings["rerank"] = time.perf_counter() - started
         return passages[:top_n]
+
+    def _distinct(
+        self, fused: list[tuple[int, float]], keep: int
+    ) -> tuple[list[tuple[int, float]], dict[int, StoredChunk]]:
+        """The best `keep` candidates whose texts differ, with their stored chunks. A copied
+        file, a document saved twice or boilerplate repeated across pages would otherwise fill
+        several of the few places the generator reads with one text; the best-ranked copy
+        stays. Chunks are fetched `keep` at a time: without copies, one fetch as before."""
+        kept: list[tuple[int, float]] = []
+        stored: dict[int, StoredChunk] = {}
+        seen: set[str] = set()
+        for start in range(0, len(fused), keep):
+            batch = fused[start : start + keep]
+            chunks = self.reader.store.chunks(i for i, _ in batch)
+            for chunk_id, score in batch:
+                text = " ".join(chunks[chunk_id].text.split())
+                if text not in seen:
+                    seen.add(text)
+                    kept.append((chunk_id, score))
+                    stored[chunk_id] = chunks[chunk_id]
+            if len(kept) >= keep:
+                break
+        return kept[:keep], stored

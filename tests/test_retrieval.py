@@ -1,12 +1,15 @@
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from indexing.builder import BuildOptions, IndexBuilder
 from indexing.embedding import Embedder
 from indexing.errors import ModelNotFoundError
+from indexing.index_dir import IndexDir
 from indexing.reader import IndexReader
 from retrieval.fusion import blend_scores, reciprocal_rank_fusion
 from retrieval.hybrid import HybridRetriever, RetrievalOptions
@@ -20,6 +23,7 @@ from retrieval.windows import (
     idf_overlap,
     word_windows,
 )
+from tests.conftest import FACTS
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +87,29 @@ def test_top_n_and_scores(built_index: Path, embedder: Embedder) -> None:
     assert len(passages) == 2
     assert passages[0].scores["fused"] >= passages[1].scores["fused"]
     assert timings["retrieve"] > 0
+
+
+def test_copies_of_a_text_take_one_place(
+    private_corpus: tuple[Path, Path], embedder: Embedder
+) -> None:
+    """A file indexed twice (a copy under another name) is retrieved once, the best-ranked
+    copy; the places it would have taken go to other texts."""
+    folder, root = private_corpus
+    shutil.copy(folder / "notes.txt", folder / "notes-copy.txt")
+    shutil.copy(folder / "notes.txt", folder / "backup-notes.txt")
+    IndexBuilder(IndexDir(root), embedder, BuildOptions(progress=False)).run([folder])
+    reader = IndexReader.open(root)
+    _, text, question = FACTS["notes.txt"]
+    copies = [
+        chunk_id
+        for chunk_id, _ in LexicalRetriever(reader.store).search(question, 10)
+        if reader.store.chunks([chunk_id])[chunk_id].text == text
+    ]
+    assert len(copies) == 3  # all three files are in the index
+    search = HybridRetriever(reader, embedder, RetrievalOptions(reranker=None, top_n=4))
+    passages = search.retrieve(question)
+    assert len(passages) == 4 and passages[0].text == text
+    assert len({p.text for p in passages}) == 4
 
 
 def test_options_are_validated() -> None:
