@@ -52,7 +52,8 @@ class PrefixStore:
         self.settled = False
 
     def read_once(self, load: Callable[[PrefixStore], list[int] | None]) -> None:
-        """At this engine's first prompt, `load` fills it from the file; the ids it holds."""
+        """At the engine's first prompt: `load` reads the file into the engine and returns the
+        ids it holds (None: no usable file)."""
         if not self._read:
             self._read = True
             self.held = load(self)
