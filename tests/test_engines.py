@@ -137,32 +137,38 @@ def test_a_rewrite_between_two_answers_keeps_the_answer_prefix_cached() -> None:
 @pytest.mark.slow
 def test_a_new_process_starts_from_the_prefix_kept_on_disk(tmp_path: Path) -> None:
     """The first answer writes the fixed part's cache to disk; a new engine (as in a new
-    process) reads only what follows it, and writes what one reading everything writes."""
+    process) reads only what follows it, and writes what one reading everything writes.
+    Another prompt's fixed part (a follow-up rewrite's) keeps a file of its own."""
     settings = GeneratorSettings(engine="transformers", model=GGUF, device="cpu", dtype="float32")
-    stale, first, second = (make_generator(settings) for _ in range(3))
-    for engine in (stale, first, second):  # one file, each process its own reading of it
+    rewriter, first, second, again = (make_generator(settings) for _ in range(4))
+    for engine in (rewriter, first, second, again):  # one folder, each process its own reading
         engine._disk = PrefixStore(tmp_path, "smollm2")
-    # another prompt's prefix on disk (a follow-up rewrite) is replaced, not kept forever
-    "".join(stale.stream(rewrite_messages("and then?", [Turn("user", "What is new?")]), 5, 0.0))
-    before = PrefixStore(tmp_path, "smollm2").load(stale.model.config, "cpu")
+    rewrite = rewrite_messages("and then?", [Turn("user", "What is new?")])
+    "".join(rewriter.stream(rewrite, 5, 0.0))
+    before = rewriter._disk.load(rewriter.model.config, "cpu")
     assert before is not None
     title, text, question = FACTS["memo.docx"]
     messages = build_messages(question, [passage(text, title)])
     "".join(first.stream(messages, 10, 0.0))
     fixed = first._prompt_ids(messages[:-1], reply=False)
-    stored = PrefixStore(tmp_path, "smollm2").load(first.model.config, "cpu")
+    stored = first._disk.load(first.model.config, "cpu")
     assert stored is not None and stored[0] == fixed != before[0]
     assert stored[1].get_seq_length() == len(fixed)
-    assert len(fixed) > 200 and [p.suffix for p in tmp_path.iterdir()] == [".safetensors"]
+    assert len(fixed) > 200 and sorted(tmp_path.iterdir()) == sorted(
+        [rewriter._disk.path, first._disk.path]
+    )
 
     title, text, question = FACTS["notes.txt"]
     other = build_messages(question, [passage(text, title)])
     ids = second._prompt_ids(other)
-    cache, _ = second._take(ids)
+    assert second._fixed_ids(other, ids) == fixed
+    cache, _ = second._caches.take(ids)
     assert cache is not None and cache.get_seq_length() == len(fixed)
     second._caches.put(ids[: len(fixed)], cache)
     alone = make_generator(settings.model_copy(update={"disk_prompt_cache": False}))
     assert "".join(second.stream(other, 30, 0.0)) == "".join(alone.stream(other, 30, 0.0))
+    again._fixed_ids(rewrite, again._prompt_ids(rewrite))  # the rewrite's file is still there
+    assert again._disk.held == before[0]
 
 
 def test_writing_a_prompt_prefix_removes_the_least_recently_used_ones(tmp_path: Path) -> None:
@@ -172,17 +178,18 @@ def test_writing_a_prompt_prefix_removes_the_least_recently_used_ones(tmp_path: 
     cache = DynamicCache(ddp_cache_data=[(torch.zeros(1, 1, 3, 2), torch.ones(1, 1, 3, 2))])
     first = PrefixStore(tmp_path, "v0")
     first.save([1, 2, 3], cache)
-    older = [PrefixStore(tmp_path, f"v{age}") for age in range(1, KEEP + 2)]
-    for age, store in enumerate([first, *older]):  # v0 oldest, then v1, v2, ...
-        if store is not first:
-            shutil.copy(first.path, store.path)
-        os.utime(store.path, (1_000_000 + age, 1_000_000 + age))
+    older = [PrefixStore(tmp_path, f"v{age}").file_for([1, 2, 3]) for age in range(1, KEEP + 2)]
+    for age, path in enumerate([first.path, *older]):  # v0 oldest, then v1, v2, ...
+        if path != first.path:
+            shutil.copy(first.path, path)
+        os.utime(path, (1_000_000 + age, 1_000_000 + age))
     loaded = first.load(None, "cpu")  # reading it makes it the most recently used
     assert loaded is not None and loaded[0] == [1, 2, 3]
-    PrefixStore(tmp_path, "new").save([1, 2], cache)
+    new = PrefixStore(tmp_path, "new")
+    new.save([1, 2], cache)
     kept = {path.name for path in tmp_path.iterdir()}
-    youngest = {store.path.name for store in older[-(KEEP - 2) :]}
-    assert kept == {"prefix-new.safetensors", "prefix-v0.safetensors", *youngest}
+    youngest = {path.name for path in older[-(KEEP - 2) :]}
+    assert kept == {new.path.name, first.path.name, *youngest}
 
 
 @pytest.mark.slow
@@ -248,7 +255,8 @@ def test_llama_cpp_starts_a_new_context_from_the_prefix_kept_on_disk(tmp_path: P
     first = engine(3072)
     title, text, question = FACTS["memo.docx"]
     "".join(first.stream(build_messages(question, [passage(text, title)]), 10, 0.0))
-    assert [p.name for p in tmp_path.iterdir()] == ["prefix-smollm2.llama-state"]
+    assert list(tmp_path.iterdir()) == [first._disk.path]
+    assert first._disk.path.name.startswith("prefix-smollm2-")
     assert first._disk.held is not None and len(first._disk.held) > 200
 
     second = engine(2560)
@@ -268,7 +276,7 @@ def test_a_damaged_llama_cpp_prefix_file_costs_speed_not_the_answer(tmp_path: Pa
     clean._disk = PrefixStore(tmp_path / "clean", "smollm2", ".llama-state")
     expected = "".join(clean.stream(messages, 20, 0.0))
     assert clean._disk.path.exists()
-    path = PrefixStore(tmp_path, "smollm2", ".llama-state").path
+    path = tmp_path / clean._disk.path.name  # the same fixed part: the same name
     for size, damage in ((1536, b"\0" * 5000), (1792, b"GGUF" + os.urandom(4000))):
         path.write_bytes(damage)
         settings = GeneratorSettings(engine="llama_cpp", model=GGUF, context_tokens=size)

@@ -114,16 +114,18 @@ class LlamaCppGenerator:
         disk lacks writes it there, read up to its end first."""
         if self._disk is None:
             return
-        self._disk.read_once(
-            lambda store: _load_state(self.llm, store) if self.llm.n_tokens == 0 else None
+        fixed = self._disk.fixed_part(
+            messages,
+            ids,
+            lambda m: self._prompt_ids(m, reply=False),
+            lambda store: _load_state(self.llm, store) if self.llm.n_tokens == 0 else None,
         )
-        fixed = self._disk.fixed_part(messages, ids, lambda m: self._prompt_ids(m, reply=False))
         if fixed is not None:
             self._disk.settle(fixed, self._write_state)
 
     def _write_state(self, fixed: list[int]) -> None:
         _read_prompt(self.llm, fixed)  # the context now holds exactly the fixed part
-        self._disk.write(lambda path: _save_state(self.llm, path, fixed))
+        self._disk.write(fixed, lambda path: _save_state(self.llm, path, fixed))
 
 
 def _chat_template(llm, reply: bool):

@@ -6,12 +6,15 @@ tokens), which a CPU reads in seconds. A server reads them once and keeps the ke
 engine keeps that cache on disk too, beside the converted model: loading it takes milliseconds.
 
 The file is named by everything the cache depends on (the model's files, the engine and its
-versions, number format, device); a changed prompt simply shares fewer tokens with it and is
-written anew. Each upgrade or other model leaves a file of its own (6-13 MB), so a write also
-removes all but the KEEP most recently used. The transformers engine keeps its tensors in
-safetensors (below); llama.cpp writes its own state files through `write`. Either engine
-follows one protocol: `read_once` at its first prompt, `fixed_part` of each prompt while
-unsettled, `settle` once that part is read.
+versions, number format, device) and by the fixed part's tokens, so two prompts (an answer's
+and a follow-up rewrite's, or two runs comparing prompt variants) keep a file each instead of
+overwriting each other's: a new process splits its first prompt where the file ends, and that
+split must not depend on what else ran, or the same question gets a reworded answer. Each
+upgrade, other model or prompt leaves a file of its own (6-13 MB), so a write also removes all
+but the KEEP most recently used. The transformers engine keeps its tensors in safetensors
+(below); llama.cpp writes its own state files through `write`. Either engine follows one
+protocol: `fixed_part` of each prompt while unsettled (the first one found reads its file),
+`settle` once that part is read.
 """
 
 from __future__ import annotations
@@ -44,29 +47,37 @@ class PrefixStore:
     """One prompt prefix's key/value cache in a file (safetensors, or what `write` is given)."""
 
     def __init__(self, folder: Path, key: str, suffix: str = ".safetensors"):
-        self.path = folder / f"prefix-{key}{suffix}"
+        self.folder, self.key, self.suffix = folder, key, suffix
+        self.path: Path | None = None  # the file of the first fixed part met
         self.held: list[int] | None = None  # the ids of the prefix the file holds
-        self._read = False
         # written (or found on disk) at the first prompt with a fixed part: a chat's earlier
         # turns change that part every turn, and only the instructions' part is worth a file
         self.settled = False
 
-    def read_once(self, load: Callable[[PrefixStore], list[int] | None]) -> None:
-        """At the engine's first prompt: `load` reads the file into the engine and returns the
-        ids it holds (None: no usable file)."""
-        if not self._read:
-            self._read = True
-            self.held = load(self)
+    def file_for(self, fixed: list[int]) -> Path:
+        digest = hashlib.sha256(json.dumps(fixed).encode()).hexdigest()[:12]
+        return self.folder / f"prefix-{self.key}-{digest}{self.suffix}"
 
     def fixed_part(
-        self, messages: Sequence[object], ids: list[int], fixed_ids: Callable[[list], list[int]]
+        self,
+        messages: Sequence[object],
+        ids: list[int],
+        fixed_ids: Callable[[list], list[int]],
+        load: Callable[[PrefixStore], list[int] | None],
     ) -> list[int] | None:
         """The prompt up to its last message (instructions, examples, earlier turns), as
-        `fixed_ids` tokenises it, while it is unsettled and `ids` begins with it; else None."""
+        `fixed_ids` tokenises it, while it is unsettled and `ids` begins with it; else None.
+        The first one found picks the file, which `load` reads into the engine, returning the
+        ids it holds (None: no usable file)."""
         if self.settled or len(messages) < 2:
             return None
         fixed = fixed_ids(list(messages[:-1]))
-        return fixed if len(fixed) < len(ids) and ids[: len(fixed)] == fixed else None
+        if len(fixed) >= len(ids) or ids[: len(fixed)] != fixed:
+            return None
+        if self.path is None:
+            self.path = self.file_for(fixed)
+            self.held = load(self)
+        return fixed
 
     def settle(self, fixed: list[int], save: Callable[[list[int]], None]) -> None:
         """Once per engine: `save` the fixed part unless the file holds it already."""
@@ -77,18 +88,19 @@ class PrefixStore:
 
     def used(self) -> Path | None:
         """The file, marked as just used (its modification time), or None when there is none."""
-        if not self.path.exists():
+        if self.path is None or not self.path.exists():
             return None
         with contextlib.suppress(OSError):
             os.utime(self.path)
         return self.path
 
-    def write(self, writer: Callable[[Path], None]) -> None:
-        """`writer` fills a temporary file, which is then renamed, so a reader never sees half
-        a file; a read-only cache folder costs speed, never the answer."""
+    def write(self, ids: list[int], writer: Callable[[Path], None]) -> None:
+        """`writer` fills a temporary file with the prefix `ids`, which is then renamed, so a
+        reader never sees half a file; a read-only cache folder costs speed, never the answer."""
+        self.path = self.file_for(ids)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
             os.close(handle)
             try:
                 writer(Path(temporary))
@@ -125,12 +137,14 @@ class PrefixStore:
         for i, layer in enumerate(cache.layers):
             tensors[f"k.{i}"] = layer.keys[..., : len(ids), :].contiguous()
             tensors[f"v.{i}"] = layer.values[..., : len(ids), :].contiguous()
-        self.write(lambda path: save_file(tensors, str(path), metadata={"ids": json.dumps(ids)}))
+        self.write(
+            ids, lambda path: save_file(tensors, str(path), metadata={"ids": json.dumps(ids)})
+        )
 
     def _forget_old(self) -> None:
         """Remove the files of models and versions no longer used, newest KEEP left."""
         files = []
-        for path in self.path.parent.glob("prefix-*"):  # mkstemp's files are named tmp*
+        for path in self.folder.glob("prefix-*"):  # mkstemp's files are named tmp*
             try:
                 files.append((path.stat().st_mtime_ns, path))
             except OSError:  # removed by another process meanwhile

@@ -76,17 +76,13 @@ class TransformersGenerator:
         )["input_ids"][0].tolist()
 
     def _fixed_ids(self, messages: Messages, ids: list[int]) -> list[int] | None:
-        """The part of the prompt the disk may keep (prefix_store.py), while it needs it."""
+        """The part of the prompt the disk may keep (prefix_store.py), while it needs it; a
+        new process first adds that part's cache kept on disk to the pool (prompt_cache.py)."""
         if self._disk is None:
             return None
-        return self._disk.fixed_part(messages, ids, lambda m: self._prompt_ids(m, reply=False))
-
-    def _take(self, ids: list[int]):
-        """The pool's cache for `ids` (prompt_cache.py); a new process first adds the prefix
-        cache kept on disk."""
-        if self._disk is not None:
-            self._disk.read_once(self._from_disk)
-        return self._caches.take(ids)
+        return self._disk.fixed_part(
+            messages, ids, lambda m: self._prompt_ids(m, reply=False), self._from_disk
+        )
 
     def _from_disk(self, store: PrefixStore) -> list[int] | None:
         stored = store.load(self.model.config, str(self.model.device))
@@ -107,10 +103,10 @@ class TransformersGenerator:
         from transformers import DynamicCache
 
         ids = self._prompt_ids(messages)
-        fixed = self._fixed_ids(messages, ids)
         first = [self.tokenizer(o, add_special_tokens=False)["input_ids"][0] for o in openings]
         with self._lock, torch.inference_mode():
-            cache, _ = self._take(ids)
+            fixed = self._fixed_ids(messages, ids)
+            cache, _ = self._caches.take(ids)
             cache = cache or DynamicCache(config=self.model.config)
             if cache.get_seq_length() >= len(ids):  # this very prompt was probed last
                 cache.crop(len(ids) - 1 - cache.get_seq_length())  # read its last token again
@@ -143,7 +139,7 @@ class TransformersGenerator:
         """Our prompt-lookup loop (lookup_decoding.py), starting from the reusable cache."""
         from transformers import DynamicCache
 
-        cache, first = self._take(ids)  # out of the pool until this answer is through
+        cache, first = self._caches.take(ids)  # out of the pool until this answer is through
         cache = cache or DynamicCache(config=self.model.config)
         tokens = list(ids)
         text = ""
