@@ -102,7 +102,9 @@ class IndexBuilder:
             "overlap_tokens": self.options.overlap_tokens,
         }
 
-    def run(self, paths: Sequence[Path]) -> BuildReport:
+    def run(self, paths: Sequence[Path], exact: bool = False) -> BuildReport:
+        """Index what changed under `paths`; with `exact`, files indexed earlier that are not
+        among them are dropped in the same version (an eval index that must hold one corpus)."""
         started = time.perf_counter()
         report = BuildReport()
         try:
@@ -112,7 +114,7 @@ class IndexBuilder:
         with self.index_dir.writer() as staging:
             known = self._known_files()
             hashes = self._hash(files, report)
-            gone = [p for p in known if not Path(p).exists()]
+            gone = [p for p in known if not Path(p).exists() or (exact and p not in hashes)]
             changed = [p for p, sha in hashes.items() if p in known and known[p].sha256 != sha]
             new = [p for p in hashes if p not in known]
             report.unchanged = len(hashes) - len(changed) - len(new)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.eval.datasets import BeirDataset, data_root, is_dev
 from indexing.index_dir import IndexDir
+from indexing.store import ChunkStore
 from retrieval.hybrid import RetrievalOptions
 
 DATA = data_root()
@@ -104,6 +106,16 @@ def test_retrieval_eval_scores_all_systems_and_reuses_its_index(
     invoke(*args, "--limit", "3", "--reranker", "")
     off = json.loads((out / "scifact.json").read_text())
     assert off["systems"]["hybrid+rerank"]["status"].startswith("not configured")
+
+    # the same corpus at another path (a cache copied from another checkout) replaces it
+    moved = workspace / "elsewhere" / "scifact"
+    shutil.copytree(scifact_slice.corpus.parent, moved)
+    invoke("retrieval", "--dataset", str(moved), "--out", str(out), "--limit", "3")
+    store = ChunkStore(index.current().sqlite_path, readonly=True)
+    try:
+        assert list(store.files()) == [str((moved / "corpus.jsonl").resolve())]
+    finally:
+        store.close()
 
 
 def test_qa_eval_on_claims(workspace: Path, scifact_slice: BeirDataset) -> None:

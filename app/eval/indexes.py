@@ -29,10 +29,12 @@ def index_path(name: str, settings: Settings) -> Path:
 
 
 def ensure_index(name: str, files: Sequence[Path], settings: Settings) -> Path:
-    """Build the index for `files`, or reuse it: an unchanged published index is a no-op."""
+    """Build the index for `files`, or reuse it: an unchanged published index is a no-op.
+    It holds those files only: a cache copied from another checkout names its corpus by the
+    other path, which would otherwise stay beside this one and count every passage twice."""
     root = index_path(name, settings)
     IndexBuilder(IndexDir(root), Embedder.from_settings(settings.embedder), settings.indexing).run(
-        list(files)
+        list(files), exact=True
     )
     return root
 
