@@ -67,6 +67,21 @@ def judged_corpus(size: int) -> tuple[BeirDataset, list[dict[str, str]], list[st
     return data, rows, [f"{r['title']}\n{r['text']}" for r in rows]
 
 
+def dense_ndcg(
+    data: BeirDataset, rows: Sequence[dict[str, str]], docs: np.ndarray, queries: np.ndarray
+) -> float:
+    """nDCG@10 of exact inner-product search over `docs` (the vectors of `rows`) for
+    `queries` (the vectors of the data set's queries in id order)."""
+    from app.eval.metrics import ir_scores, ranked_to_run
+
+    qids = sorted(data.queries, key=int)
+    top = np.argsort(-(np.asarray(queries) @ np.asarray(docs).T), axis=1)[:, :100]
+    run = {
+        q: ranked_to_run(rows[i]["_id"] for i in ranks) for q, ranks in zip(qids, top, strict=True)
+    }
+    return ir_scores(data.qrels, run, ("nDCG@10",))["nDCG@10"]
+
+
 ONNX_INT8_FILE = "model_quint8_avx2.onnx"  # what sentence-transformers' "avx2" config writes
 
 

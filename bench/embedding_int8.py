@@ -20,9 +20,15 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import judged_corpus, onnx_fp32_and_int8, print_result, setup_logging, timed
+from common import (
+    dense_ndcg,
+    judged_corpus,
+    onnx_fp32_and_int8,
+    print_result,
+    setup_logging,
+    timed,
+)
 
-from app.eval.metrics import ir_scores, ranked_to_run
 from indexing.models import resolve_model
 
 
@@ -58,11 +64,6 @@ def main() -> None:
                 lambda m=model: m.encode(texts, batch_size=64, normalize_embeddings=True)
             )
             query_vectors = model.encode(queries, batch_size=64, normalize_embeddings=True)
-            top = np.argsort(-(query_vectors @ np.asarray(docs).T), axis=1)[:, :100]
-            run = {
-                q: ranked_to_run(rows[i]["_id"] for i in ranks)
-                for q, ranks in zip(qids, top, strict=True)
-            }
             if reference is None:
                 reference = np.asarray(docs)
             cosine = float(np.mean(np.sum(reference * np.asarray(docs), axis=1)))
@@ -71,7 +72,7 @@ def main() -> None:
                 {
                     "model": name,
                     "abstracts/s": speed[name],
-                    "nDCG@10": ir_scores(data.qrels, run, ("nDCG@10",))["nDCG@10"],
+                    "nDCG@10": dense_ndcg(data, rows, np.asarray(docs), query_vectors),
                     "mean cosine to fp32": cosine,
                 }
             )

@@ -57,9 +57,10 @@ class ContextSettings(BaseModel):
     # SQuAD, where the passages share an article, 0.3 and 0.5 kept every answer 0.0 kept)
     min_share: float = Field(0.3, ge=0.0, le=1.0)
     # answer "I don't know" without asking the generator when no sentence scores this much
-    # (the reranker's probability that it answers the question; None: never). At 0.7, on 300
-    # seeded CLAPNQ dev questions, it keeps 98.7% of the answerable and stops 12.5% of the
-    # unanswerable ones, which the generator would mostly have answered anyway
+    # (the reranker's probability that it answers the question; None: never), where no
+    # answerability gate decides instead (app/qa.py). At 0.7, on 300 seeded CLAPNQ dev
+    # questions, it keeps 98.7% of the answerable and stops 12.5% of the unanswerable ones,
+    # which a generator without a gate would mostly have answered anyway
     abstain_below: float | None = Field(0.7, ge=0.0, le=1.0)
     # the small model that flags sentences addressing the model in any language
     # (generation/injection.py); flagged ones are never kept. None: the regex alone

@@ -65,7 +65,7 @@ def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(tmp_path: 
 
 @pytest.mark.slow
 def test_the_default_generator_abstains_when_only_a_related_passage_exists(
-    built_index: Path, default_generator: None
+    built_index: Path, default_generator: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     qa = QA.open(built_index)
     qa.warm_up()
@@ -78,3 +78,11 @@ def test_the_default_generator_abstains_when_only_a_related_passage_exists(
     assert "the passages found never name: " in sources_text(unanswered)
     answered = qa.ask(FACTS["report.pdf"][2])
     assert "212 metres" in answered.text and not answered.abstained, answered.text
+    # with a gate fitted for the generator the pruner's floor stops nothing: the gate decides
+    monkeypatch.setenv("MINIGIANT_CONTEXT__ABSTAIN_BELOW", "1.0")
+    floored = QA.open(built_index).ask(FACTS["report.pdf"][2])
+    assert "212 metres" in floored.text and floored.doubt is not None, floored.text
+    # without one the floor stands in for it, before the generator is asked anything
+    monkeypatch.setenv("MINIGIANT_GENERATOR__ANSWERABILITY", "")
+    ungated = QA.open(built_index).ask(FACTS["report.pdf"][2])
+    assert ungated.abstained and ungated.doubt is None and ungated.best is not None

@@ -2,8 +2,8 @@
 configured generator on CLAPNQ dev questions outside the QA eval's default sample.
 
 Each question goes through the app's own path: hybrid retrieval, pruning, then the
-generator's doubt read from the prompt it would answer. Questions the pruner's own floor
-(`context.abstain_below`) already stops are left out: the gate never sees them.
+generator's doubt read from the prompt it would answer. The pruner's own floor
+(`context.abstain_below`) does not apply where a gate decides, so the gate sees every question.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ ANSWERED_SHARE = 0.9  # the threshold answers this share of the answerable train
 
 def gate_signals(qa: QA, question: str) -> tuple[float, float, float, float] | None:
     """(best sentence score, doubt, refusal, coverage) as the app computes them; None when
-    the pruner's floor abstains first or the engine gives no probabilities."""
-    passages, best, stopped = qa.pruned(question, qa.retriever.retrieve(question), {})
-    if stopped or not passages or best is None:
+    nothing is left to read or the engine gives no probabilities."""
+    passages, best, _ = qa.pruned(question, qa.retriever.retrieve(question), {})
+    if not passages or best is None:
         return None
     refusal = read_refusal(qa.generator, question, passages)
     doubt = qa.generator.opening_probabilities(build_messages(question, passages), [ABSTAIN])
