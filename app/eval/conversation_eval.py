@@ -112,6 +112,7 @@ class ConversationEval:
                     "standalone": answer.standalone,
                     "answer": answer.text,
                     "abstained": answer.abstained,
+                    "best": answer.best,  # the pruner's best sentence score, which the gate weighs
                     "f1": token_f1(text, task.answers) if task.answers else 0.0,
                     "first_token_s": answer.timings.get("first_token"),
                     "seconds": answer.timings.get("total"),
