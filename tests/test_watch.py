@@ -76,6 +76,14 @@ def test_the_web_service_answers_from_a_version_published_elsewhere(
     assert Path(top.source).name == "lighthouse.txt"
 
 
+def _as_from_a_shell() -> None:
+    """Ctrl-C as a terminal delivers it: a child inherits ignored and blocked signals, and
+    libraries loaded by earlier tests in this process may have left SIGINT so (the whole
+    suite on a CPU with AVX2 only twice timed out here, each test file alone never)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_index_watch_from_the_command_line(tmp_path: Path) -> None:
     folder, root = tmp_path / "docs", tmp_path / "idx"
     folder.mkdir()
@@ -86,6 +94,7 @@ def test_index_watch_from_the_command_line(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "MINIGIANT_INDEXING__PROGRESS": "false"},
+        preexec_fn=_as_from_a_shell,
     )
     try:
         lines = []
