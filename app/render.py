@@ -11,7 +11,13 @@ from app.settings import Settings
 from generation.engines.factory import resolved_engine
 from indexing.documents import page_label
 from indexing.embedding import best_device
-from indexing.kernels import BF16_FLAGS, best_precision, cpu_flags, llama_threads
+from indexing.kernels import (
+    BF16_FLAGS,
+    best_precision,
+    cpu_flags,
+    encoder_precision,
+    llama_threads,
+)
 from indexing.reader import IndexReader
 
 
@@ -74,11 +80,15 @@ def kernels_info(settings: Settings) -> str:
     lines = [
         f"device:    {device} (bf16 CPU flags: {', '.join(flags)})",
         f"generator: {gen.model} via {engine} ({precision})",
-        f"embedder:  {emb.model} ({best_precision(emb.device or best_device(), emb.dtype)})",
+        f"embedder:  {emb.model} ({encoder_precision(emb.device or best_device(), emb.dtype)})",
     ]
+    ret = settings.retrieval
+    if ret.reranker:
+        rerank_dtype = "int8" if ret.rerank_int8 else ret.rerank_dtype
+        lines.append(f"reranker:  {ret.reranker} ({encoder_precision(device, rerank_dtype)})")
     if checker.model:
-        checker_precision = best_precision(checker.device or best_device(), checker.dtype)
-        lines.append(f"checker:   {checker.model} (embeddings in {checker_precision})")
+        checker_precision = encoder_precision(checker.device or best_device(), checker.dtype)
+        lines.append(f"checker:   {checker.model} ({checker_precision})")
     if settings.large_generator is not None:
         large = settings.large_generator
         lines.append(f"large:     {large.model} via {resolved_engine(large)}")

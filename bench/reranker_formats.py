@@ -39,7 +39,7 @@ def formats(compact: str, folder: Path, max_length: int) -> dict[str, tuple[obje
     tuned.model.half().save_pretrained(str(fp16))
     tuned.model.float()
     onnx, int8 = onnx_fp32_and_int8(CrossEncoder, folder, max_length=max_length)
-    torch_int8 = load_cross_encoder(compact, "cpu", max_length, "--reranker", int8=True)
+    torch_int8 = load_cross_encoder(compact, "cpu", max_length, "--reranker", "int8")
     compact_bytes = (Path(compact) / COMPACT_WEIGHTS).stat().st_size
     return {
         "compact fp16 (changed tensors), PyTorch": (tuned, compact_bytes),

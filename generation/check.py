@@ -20,7 +20,7 @@ from generation.citations import cite_only, cited_numbers, without_markers
 from generation.numbers import list_markers, stated_numbers, unstated_numbers
 from generation.sentences import is_abbreviation, is_instruction, sentence_spans
 from indexing.embedding import Embedder, best_device
-from indexing.kernels import Precision
+from indexing.kernels import EncoderPrecision
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
 from retrieval.windows import best_window_scores, focused_windows, half_windows
@@ -55,8 +55,9 @@ class CheckerSettings(BaseModel):
     unstated_number_score: float | None = Field(0.05, ge=0.0, le=1.0)
     batch_size: int = Field(16, ge=1)  # small batches: less padding of short sentences
     device: str | None = None
-    # the feature model's sentence embeddings (indexing/kernels.py decides on auto)
-    dtype: Precision = "auto"
+    # the cross-encoder's format, or the feature model's sentence embeddings' (auto:
+    # indexing/kernels.py decides; int8, on a CPU, only when set)
+    dtype: EncoderPrecision = "auto"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 CUDA: fp16. CPUs with AMX or AVX-512-BF16 tiles: bf16, which torch runs through oneDNN at
 several times fp32's speed (Qwen2.5-1.5B reads a prompt 5x faster than a portable llama.cpp
-build here, bench/generator_engines.py). Elsewhere fp32. A setting can force any of them.
+build here, bench/generator_engines.py). Elsewhere fp32. A setting can force any of them, and
+int8 (dynamic int8 Linear layers, CPU only) for the small encoders: faster where a CPU has
+no bf16 instructions, but it moves their ranking (bench/README.md), so auto never picks it.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Literal
 
 log = logging.getLogger(__name__)
 
 Precision = Literal["auto", "float32", "bfloat16", "float16"]
+# the small encoders (embedder) can also run int8 on a CPU
+EncoderPrecision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
 
 BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
@@ -79,16 +84,47 @@ def physical_cores(cpuinfo: str, usable: set[int]) -> int:
 
 def best_precision(device: str, requested: Precision = "auto") -> str:
     """The dtype name a model on `device` should use; `requested` other than auto wins."""
-    if requested != "auto":
-        choice, why = requested, "set in settings"
-    elif device.startswith(("cuda", "mps")):
-        choice, why = "float16", device
-    elif BF16_FLAGS & cpu_flags():
-        choice, why = "bfloat16", "CPU has " + ", ".join(sorted(BF16_FLAGS & cpu_flags()))
-    else:
-        choice, why = "float32", "CPU without bf16 instructions"
+    choice, why = _choose(device, requested)
     _log_once(device, choice, why)
     return choice
+
+
+def encoder_precision(device: str, requested: EncoderPrecision = "auto") -> str:
+    """best_precision for a small encoder, which may also be asked for int8 (CPU only: a GPU
+    gets its float format)."""
+    if requested == "int8":
+        choice, why = ("int8", "set in settings") if device == "cpu" else _choose(device, "auto")
+        _log_once(device, choice, why)
+        return choice
+    return best_precision(device, requested)
+
+
+def _choose(device: str, requested: str) -> tuple[str, str]:
+    if requested != "auto":
+        return requested, "set in settings"
+    if device.startswith(("cuda", "mps")):
+        return "float16", device
+    if BF16_FLAGS & cpu_flags():
+        return "bfloat16", "CPU has " + ", ".join(sorted(BF16_FLAGS & cpu_flags()))
+    return "float32", "CPU without bf16 instructions"
+
+
+def quantize_int8(model):
+    """`model`, its Linear layers swapped in place for dynamic int8 ones, weights quantised per
+    output channel: per tensor, one outlier row coarsens the whole matrix (the embedder's
+    SciFact slice nDCG@10 fell 0.011 that way, bench/embedder_kernels.py)."""
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig
+
+    linears = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
+    with warnings.catch_warnings():  # torch 2.13 announces torchao as these kernels' successor
+        warnings.filterwarnings("ignore", "torch.quantize_per", UserWarning)
+        return torch.ao.quantization.quantize_dynamic(
+            model,
+            dict.fromkeys(linears, per_channel_dynamic_qconfig),
+            dtype=torch.qint8,
+            inplace=True,
+        )
 
 
 @functools.cache

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from indexing.errors import ModelNotFoundError
-from indexing.kernels import Precision, best_precision, torch_dtype
+from indexing.kernels import EncoderPrecision, encoder_precision, quantize_int8, torch_dtype
 from indexing.models import resolve_model
 
 COMPACT_MANIFEST = "minigiant.json"
@@ -23,31 +23,23 @@ COMPACT_WEIGHTS = "tuned.safetensors"
 
 
 def load_cross_encoder(
-    path: str,
-    device: str,
-    max_length: int,
-    setting: str,
-    int8: bool = False,
-    precision: Precision = "auto",
+    path: str, device: str, max_length: int, setting: str, precision: EncoderPrecision = "auto"
 ):
     """In the number format the kernel rule picks (indexing/kernels.py) unless `precision` says
-    otherwise. `int8` (CPU only) swaps the Linear layers for dynamic int8 ones instead: 1.8x
-    faster on 2 cores, but it cost our trained reranker 0.05 nDCG@10
-    (bench/reranker_formats.py), so it is opt-in."""
-    import torch
+    otherwise; int8 (CPU only) swaps the Linear layers for dynamic int8 ones."""
     from sentence_transformers import CrossEncoder
+
+    precision = encoder_precision(device, precision)
 
     manifest = Path(path) / COMPACT_MANIFEST
     if not manifest.exists():
         model = CrossEncoder(path, device=device, max_length=max_length)
     else:
         model = _load_compact(manifest, device, max_length, setting)
-    if int8 and device == "cpu":
-        torch.ao.quantization.quantize_dynamic(
-            model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
-        )
+    if precision == "int8":
+        quantize_int8(model.model)
     else:
-        model.model.to(torch_dtype(best_precision(device, precision)))
+        model.model.to(torch_dtype(precision))
     return model
 
 

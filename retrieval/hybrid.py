@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from indexing.documents import titled
 from indexing.embedding import Embedder
-from indexing.kernels import Precision
+from indexing.kernels import EncoderPrecision
 from indexing.reader import IndexReader
 from indexing.store import StoredChunk
 from retrieval.dense import DenseRetriever
@@ -43,8 +43,8 @@ class RetrievalOptions(BaseModel):
     # all of them). On SciFact test one 30-word window per passage ranks as well as every
     # 70-word window did, at about a quarter of the tokens (README)
     rerank_windows_read: int | None = Field(1, ge=1)
-    rerank_int8: bool = False  # CPU only: dynamic int8 Linear layers
-    rerank_dtype: Precision = "auto"  # otherwise: indexing/kernels.py decides from the hardware
+    rerank_int8: bool = False  # CPU only: dynamic int8 Linear layers (rerank_dtype = "int8")
+    rerank_dtype: EncoderPrecision = "auto"  # otherwise: indexing/kernels.py decides
     top_n: int = Field(5, ge=1, le=100)
     # IVF lists searched per query (flat indexes ignore it): recall against speed
     nprobe: int = Field(16, ge=1, le=65536)
@@ -66,8 +66,7 @@ def load_reranker(options: RetrievalOptions, device: str | None) -> Reranker | N
         options.reranker,
         device,
         max_tokens=options.rerank_tokens,
-        int8=options.rerank_int8,
-        dtype=options.rerank_dtype,
+        dtype="int8" if options.rerank_int8 else options.rerank_dtype,
         window_words=options.rerank_window_words,
         windows_read=options.rerank_windows_read,
     )

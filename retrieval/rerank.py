@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from indexing.embedding import best_device
-from indexing.kernels import Precision, best_precision
+from indexing.kernels import EncoderPrecision, encoder_precision
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
 from retrieval.windows import best_window_scores, focused_windows, half_windows
@@ -20,8 +20,7 @@ class Reranker:
         device: str | None = None,
         batch_size: int = 32,
         max_tokens: int = 256,
-        int8: bool = False,
-        dtype: Precision = "auto",
+        dtype: EncoderPrecision = "auto",
         window_words: int | None = None,
         windows_read: int | None = None,
         setting: str = "retrieval.reranker",
@@ -32,12 +31,11 @@ class Reranker:
         self.device = device or best_device()
         self.batch_size = batch_size
         path = resolve_model(model, setting)
-        int8 = int8 and self.device == "cpu"
-        self.precision = "int8" if int8 else best_precision(self.device, dtype)
+        self.precision = encoder_precision(self.device, dtype)
         self.model = load_once(
             ("cross-encoder", path, self.device, str(max_tokens), self.precision),
             setting,
-            lambda: load_cross_encoder(path, self.device, max_tokens, setting, int8, dtype),
+            lambda: load_cross_encoder(path, self.device, max_tokens, setting, self.precision),
         )
 
     def score(self, query: str, passages: Sequence[str]) -> list[float]:

@@ -47,6 +47,7 @@ def test_index_ask_info(private_corpus: tuple[Path, Path]) -> None:
     assert "all-MiniLM-L6-v2" in info.stdout
     assert "generator: SmolLM2-135M-Instruct-Q4_1.gguf via llama_cpp" in info.stdout
     assert "embedder:  all-MiniLM-L6-v2 (" in info.stdout
+    assert "reranker:  minigiant-reranker (" in info.stdout
 
 
 def test_chat_keeps_the_conversation(built_index: Path) -> None:

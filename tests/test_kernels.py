@@ -8,6 +8,7 @@ from indexing.kernels import (
     BF16_FLAGS,
     best_precision,
     cpu_flags,
+    encoder_precision,
     llama_threads,
     math_threads,
     physical_cores,
@@ -28,9 +29,13 @@ def test_the_rule_follows_the_device_the_flags_and_the_setting() -> None:
     expected = "bfloat16" if BF16_FLAGS & cpu_flags() else "float32"
     assert best_precision("cpu") == expected
     assert Embedder("all-MiniLM-L6-v2", device="cpu").precision == expected
+    # int8 only when asked, and on a CPU only
+    assert encoder_precision("cpu") == expected
+    assert encoder_precision("cpu", "int8") == "int8"
+    assert encoder_precision("cuda:0", "int8") == encoder_precision("cuda:0") == "float16"
 
 
-@pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
+@pytest.mark.parametrize("dtype", ["bfloat16", "float32", "int8"])
 def test_embeddings_in_either_format_are_unit_float32_vectors(dtype: str) -> None:
     vectors = Embedder("all-MiniLM-L6-v2", device="cpu", dtype=dtype).embed_passages(SENTENCES)
     assert vectors.dtype == np.float32 and vectors.shape == (4, 384)
@@ -43,6 +48,14 @@ def test_bf16_embeddings_point_where_fp32_ones_do() -> None:
     assert np.min(np.sum(full * half, axis=1)) >= 0.99
     # the question is still closest to the sentence that answers it
     assert int(np.argmax(half @ half[1])) == 1 and int(np.argsort(half @ half[1])[-2]) == 0
+
+
+def test_int8_embeddings_rank_as_fp32_ones_do() -> None:
+    full = Embedder("all-MiniLM-L6-v2", device="cpu", dtype="float32").embed_passages(SENTENCES)
+    int8 = Embedder("all-MiniLM-L6-v2", device="cpu", dtype="int8").embed_passages(SENTENCES)
+    assert np.min(np.sum(full * int8, axis=1)) >= 0.95
+    # an index built in one format answers a question embedded in the other
+    assert int(np.argsort(full @ int8[1])[-2]) == int(np.argsort(int8 @ full[1])[-2]) == 0
 
 
 def test_the_reranker_in_bf16_orders_passages_as_in_fp32() -> None:
@@ -76,3 +89,21 @@ def test_decoding_threads_count_physical_cores_this_process_may_use() -> None:
     assert 1 <= math_threads() <= len(usable_cpus())
     assert llama_threads(None) == (math_threads(), len(usable_cpus()))
     assert llama_threads(3) == (3, 3)  # generator.threads sets both
+
+
+def test_the_checker_in_int8_is_quantised_and_judges_as_in_fp32() -> None:
+    import torch
+
+    from generation.check import CheckerSettings, FactChecker
+
+    evidence = SENTENCES[0] + " " + SENTENCES[2]
+    claims = ["The Tarnvik glacier retreated 212 metres.", "Bee colonies produce no honey."]
+    scores = {}
+    for dtype in ("float32", "int8"):
+        checker = FactChecker(CheckerSettings(dtype=dtype))
+        modules = checker._scorer.model.model.modules()
+        quantised = any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in modules)
+        assert quantised == (dtype == "int8")
+        scores[dtype] = checker.score([(evidence, claim) for claim in claims])
+    assert scores["int8"][0] > scores["int8"][1] and scores["float32"][0] > scores["float32"][1]
+    assert max(abs(a - b) for a, b in zip(scores["int8"], scores["float32"], strict=True)) < 0.15

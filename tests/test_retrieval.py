@@ -171,7 +171,7 @@ def test_int8_reranker_is_quantised_and_keeps_the_order(untrained_cross_encoder:
         "Ice cores hold old air.",
     ]
     full = Reranker(str(untrained_cross_encoder), device="cpu")
-    small = Reranker(str(untrained_cross_encoder), device="cpu", int8=True)
+    small = Reranker(str(untrained_cross_encoder), device="cpu", dtype="int8")
     quantised = torch.ao.nn.quantized.dynamic.Linear
     assert any(isinstance(m, quantised) for m in small.model.model.modules())
     assert not any(isinstance(m, quantised) for m in full.model.model.modules())
