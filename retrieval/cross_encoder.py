@@ -17,6 +17,7 @@ from pathlib import Path
 from indexing.errors import ModelNotFoundError
 from indexing.kernels import EncoderPrecision, encoder_precision, quantize_int8, torch_dtype
 from indexing.models import resolve_model
+from indexing.openvino_kernels import run_on_openvino
 
 COMPACT_MANIFEST = "minigiant.json"
 COMPACT_WEIGHTS = "tuned.safetensors"
@@ -26,7 +27,8 @@ def load_cross_encoder(
     path: str, device: str, max_length: int, setting: str, precision: EncoderPrecision = "auto"
 ):
     """In the number format the kernel rule picks (indexing/kernels.py) unless `precision` says
-    otherwise; int8 (CPU only) swaps the Linear layers for dynamic int8 ones."""
+    otherwise: int8 (CPU only) swaps the Linear layers for dynamic int8 ones, openvino runs the
+    forward pass on OpenVINO."""
     from sentence_transformers import CrossEncoder
 
     precision = encoder_precision(device, precision)
@@ -38,6 +40,8 @@ def load_cross_encoder(
         model = _load_compact(manifest, device, max_length, setting)
     if precision == "int8":
         quantize_int8(model.model)
+    elif precision == "openvino":
+        run_on_openvino(model.model, model.tokenizer, "logits")
     else:
         model.model.to(torch_dtype(precision))
     return model

@@ -35,7 +35,7 @@ class Reranker:
         self.model = load_once(
             ("cross-encoder", path, self.device, str(max_tokens), self.precision),
             setting,
-            lambda: load_cross_encoder(path, self.device, max_tokens, setting, self.precision),
+            lambda: load_cross_encoder(path, self.device, max_tokens, setting, dtype),
         )
 
     def score(self, query: str, passages: Sequence[str]) -> list[float]:

@@ -1,5 +1,7 @@
 """The one kernel rule, and what it changes in the small models' output."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from indexing.kernels import (
     physical_cores,
     usable_cpus,
 )
+from indexing.openvino_kernels import openvino_installed
 
 SENTENCES = [
     "The Tarnvik glacier retreated 212 metres between 2001 and 2021.",
@@ -28,14 +31,18 @@ def test_the_rule_follows_the_device_the_flags_and_the_setting() -> None:
     assert best_precision("cpu", "float32") == "float32"
     expected = "bfloat16" if BF16_FLAGS & cpu_flags() else "float32"
     assert best_precision("cpu") == expected
-    assert Embedder("all-MiniLM-L6-v2", device="cpu").precision == expected
-    # int8 only when asked, and on a CPU only
-    assert encoder_precision("cpu") == expected
+    # the small encoders: where the CPU has no bf16, fp32 on OpenVINO's kernels (the dev
+    # install has them); int8 only when asked; both on a CPU only
+    fp32 = "openvino" if openvino_installed() else "float32"
+    encoder = "bfloat16" if BF16_FLAGS & cpu_flags() else fp32
+    assert encoder_precision("cpu") == encoder
+    assert Embedder("all-MiniLM-L6-v2", device="cpu").precision == encoder
     assert encoder_precision("cpu", "int8") == "int8"
+    assert encoder_precision("cpu", "openvino") == fp32
     assert encoder_precision("cuda:0", "int8") == encoder_precision("cuda:0") == "float16"
 
 
-@pytest.mark.parametrize("dtype", ["bfloat16", "float32", "int8"])
+@pytest.mark.parametrize("dtype", ["bfloat16", "float32", "int8", "openvino"])
 def test_embeddings_in_either_format_are_unit_float32_vectors(dtype: str) -> None:
     vectors = Embedder("all-MiniLM-L6-v2", device="cpu", dtype=dtype).embed_passages(SENTENCES)
     assert vectors.dtype == np.float32 and vectors.shape == (4, 384)
@@ -48,6 +55,40 @@ def test_bf16_embeddings_point_where_fp32_ones_do() -> None:
     assert np.min(np.sum(full * half, axis=1)) >= 0.99
     # the question is still closest to the sentence that answers it
     assert int(np.argmax(half @ half[1])) == 1 and int(np.argsort(half @ half[1])[-2]) == 0
+
+
+def test_openvino_computes_what_torch_computes() -> None:
+    pytest.importorskip("openvino")
+    from retrieval.rerank import Reranker
+
+    full = Embedder("all-MiniLM-L6-v2", device="cpu", dtype="float32").embed_passages(SENTENCES)
+    fast = Embedder("all-MiniLM-L6-v2", device="cpu", dtype="openvino").embed_passages(SENTENCES)
+    assert np.min(np.sum(full * fast, axis=1)) >= 0.9999
+    passages = [SENTENCES[3], SENTENCES[2], SENTENCES[0]]
+    scores = {
+        dtype: Reranker("minigiant-reranker", "cpu", dtype=dtype).score(SENTENCES[1], passages)
+        for dtype in ("float32", "openvino")
+    }
+    assert np.max(np.abs(np.subtract(scores["openvino"], scores["float32"]))) < 1e-4
+
+
+def test_a_converted_model_is_kept_on_disk_and_read_back(tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("openvino")
+    from sentence_transformers import SentenceTransformer
+
+    from indexing.models import resolve_model
+    from indexing.openvino_kernels import run_on_openvino
+
+    monkeypatch.setenv("MINIGIANT_MODEL_CACHE", str(tmp_path))
+    path = resolve_model("all-MiniLM-L6-v2", "test")
+    vectors = []
+    for _ in range(2):  # converts, then reads the file the first left
+        model = SentenceTransformer(path, device="cpu")
+        run_on_openvino(model[0].auto_model, model.tokenizer, "last_hidden_state")
+        vectors.append(model.encode(SENTENCES))
+        assert len(list((tmp_path / "openvino").glob("*/model.xml"))) == 1
+    assert np.array_equal(vectors[0], vectors[1])
+    assert not list((tmp_path / "openvino").glob(".converting-*"))
 
 
 def test_int8_embeddings_rank_as_fp32_ones_do() -> None:
