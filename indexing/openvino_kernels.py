@@ -64,6 +64,8 @@ def run_on_openvino(model, tokenizer, output: Output) -> None:
         return wrap(**{output: torch.from_numpy(result)})
 
     model.forward = forward
+    for parameter in model.parameters():  # OpenVINO holds its own copy: free torch's
+        parameter.data = torch.empty(0, dtype=parameter.dtype)
     log.info("%s on OpenVINO in %.1f s", type(model).__name__, time.perf_counter() - started)
 
 
