@@ -84,8 +84,7 @@ def kernels_info(settings: Settings) -> str:
     ]
     ret = settings.retrieval
     if ret.reranker:
-        rerank_dtype = "int8" if ret.rerank_int8 else ret.rerank_dtype
-        lines.append(f"reranker:  {ret.reranker} ({encoder_precision(device, rerank_dtype)})")
+        lines.append(f"reranker:  {ret.reranker} ({encoder_precision(device, ret.rerank_format)})")
     if checker.model:
         checker_precision = encoder_precision(checker.device or best_device(), checker.dtype)
         lines.append(f"checker:   {checker.model} ({checker_precision})")

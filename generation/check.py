@@ -56,7 +56,7 @@ class CheckerSettings(BaseModel):
     batch_size: int = Field(16, ge=1)  # small batches: less padding of short sentences
     device: str | None = None
     # the cross-encoder's format, or the feature model's sentence embeddings' (auto:
-    # indexing/kernels.py decides; int8, on a CPU, only when set)
+    # indexing/kernels.py decides; int8 and openvino are CPU formats)
     dtype: EncoderPrecision = "auto"
 
 

@@ -3,7 +3,7 @@
 CUDA: fp16. CPUs with AMX or AVX-512-BF16 tiles: bf16, which torch runs through oneDNN at
 several times fp32's speed (Qwen2.5-1.5B reads a prompt 5x faster than a portable llama.cpp
 build here, bench/generator_engines.py). Elsewhere fp32, and for the small encoders fp32 on
-OpenVINO's kernels where it is installed (the same numbers, 1.4-1.5x faster on two AVX2 cores:
+OpenVINO's kernels where it is installed (the same numbers, 1.1-1.2x faster on two AVX2 cores:
 indexing/openvino_kernels.py). A setting can force any of them, and int8 (dynamic int8 Linear
 layers, CPU only) for the small encoders: faster still, but it moves their ranking
 (bench/README.md), so auto never picks it.

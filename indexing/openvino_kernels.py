@@ -2,7 +2,7 @@
 
 Where a CPU has no bf16 instructions the kernel rule computes in fp32, and OpenVINO's fused
 kernels compute the same numbers as torch's (cosine 1.000 to its vectors, the same reranker
-scores) 1.4-1.5x faster on two AVX2 cores (bench/README.md). Only the Hugging Face model's
+scores) 1.1-1.2x faster on two AVX2 cores (bench/README.md). Only the Hugging Face model's
 forward pass moves: sentence-transformers still tokenises, pools and normalises, so any model
 it loads keeps working. sentence-transformers' own OpenVINO backend needs optimum-intel, which
 pins an older torch and transformers than ours. A converted model is kept on disk under the

@@ -51,6 +51,11 @@ class RetrievalOptions(BaseModel):
     # map the FAISS file instead of reading it: an IVF index then costs page cache, not heap
     mmap: bool = False
 
+    @property
+    def rerank_format(self) -> EncoderPrecision:
+        """The reranker's format as set: rerank_int8 is shorthand for rerank_dtype = "int8"."""
+        return "int8" if self.rerank_int8 else self.rerank_dtype
+
     @model_validator(mode="after")
     def _some_candidates(self) -> RetrievalOptions:
         if self.dense_k == 0 and self.lexical_k == 0:
@@ -66,7 +71,7 @@ def load_reranker(options: RetrievalOptions, device: str | None) -> Reranker | N
         options.reranker,
         device,
         max_tokens=options.rerank_tokens,
-        dtype="int8" if options.rerank_int8 else options.rerank_dtype,
+        dtype=options.rerank_format,
         window_words=options.rerank_window_words,
         windows_read=options.rerank_windows_read,
     )
