@@ -1,7 +1,10 @@
 """Where sentences end, for passages and answers alike, and which sentences address the model.
 
 A full stop after an initial or a common abbreviation ("U.S. Open", "Dr. Smith", "e.g.") is
-not a sentence end: splitting there put citations into the middle of names.
+not a sentence end: splitting there put citations into the middle of names. A blank line
+ends one too (a heading, a table row or a list item has no full stop), and a code example is
+one piece with the sentence that introduces it: split at its "..." prompts, the pruner kept a
+loop's body without its `for` line and without the sentence saying what it does.
 """
 
 from __future__ import annotations
@@ -19,6 +22,15 @@ _LAST_WORD = re.compile(r"([^\s(\[\"']+)$")
 # a candidate end: . ! ? (repeated), then space or the end of the text; Chinese and Japanese
 # full stops end a sentence with no space after them
 _END = re.compile(r"[.!?]+(?=\s|$)|[。！？]+")  # noqa: RUF001
+
+# a blank line, and the line that starts a code example: a doctest or shell prompt, an indented
+# line, a fence
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_CODE_START = re.compile(r"(?:>>>|\$ |```|~~~|    |\t)")
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
+# a code example longer than this is cut at line ends: the pruner keeps its best-ranked piece
+# whatever it costs, and a whole listing would spend the prompt's budget many times over
+CODE_PIECE_CHARS = 480
 
 # <|im_start|>, <|eot_id|>, <|endoftext|>...: the special tokens of ChatML-style templates,
 # which tokenizers read as real turn boundaries wherever they appear
@@ -68,9 +80,60 @@ def _ends_here(before: str, text: str, stop: re.Match[str]) -> bool:
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of the sentences of prose, whitespace trimmed."""
-    spans, start = [], 0
-    for match in _END.finditer(text):
+    """(start, end) character spans of the sentences of prose and of the code examples in
+    it, whitespace trimmed. What follows a sentence ending with ":" after a blank line (a
+    command, an example, the first item) is read with it, up to CODE_PIECE_CHARS."""
+    spans: list[tuple[int, int]] = []
+    introduces = False  # the last block is prose ending with ":"
+    for a, b, code in _blocks(text):
+        block = _code_pieces(text, a, b) if code else _prose_spans(text, a, b)
+        if introduces and block and block[0][1] - spans[-1][0] <= CODE_PIECE_CHARS:
+            spans[-1] = (spans[-1][0], block.pop(0)[1])
+        spans += block
+        introduces = not code and text[a:b].rstrip().endswith(":")
+    return spans
+
+
+def _blocks(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, is code) of the runs of text between blank lines; a fenced example is one
+    block, blank lines and all."""
+    blocks: list[tuple[int, int, bool]] = []
+    start, fence = 0, None  # where an open fence's block starts
+    for gap in [*_BLANK_LINE.finditer(text), None]:
+        end = gap.start() if gap else len(text)
+        piece = text[start:end]
+        toggles = len(_FENCE.findall(piece)) % 2 == 1
+        if fence is not None:
+            if toggles:  # the fence closes in this piece
+                blocks.append((fence, end, True))
+                fence = None
+        elif toggles:
+            fence = start
+        elif piece.strip():
+            blocks.append((start, end, bool(_CODE_START.match(piece.lstrip("\n")))))
+        if gap:
+            start = gap.end()
+    if fence is not None:
+        blocks.append((fence, len(text), True))
+    return blocks
+
+
+def _code_pieces(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """The example's trimmed span, cut at line ends into pieces of at most CODE_PIECE_CHARS
+    (a single longer line stays whole)."""
+    pieces, start, last = [], a, a
+    for end in [*(a + m.start() for m in re.finditer("\n", text[a:b])), b]:
+        if end - start > CODE_PIECE_CHARS and last > start:
+            pieces.append((start, last))
+            start = last
+        last = end
+    pieces.append((start, b))
+    return [span for span in (_trimmed(text, x, y) for x, y in pieces) if span]
+
+
+def _prose_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    spans, start = [], a
+    for match in _END.finditer(text, a, b):
         before = text[start : match.start()]
         if (
             match.group(0) == "."
@@ -80,14 +143,16 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             continue
         spans.append((start, match.end()))
         start = match.end()
-    spans.append((start, len(text)))
-    trimmed = []
-    for a, b in spans:
-        piece = text[a:b]
-        if piece.strip():
-            lead = len(piece) - len(piece.lstrip())
-            trimmed.append((a + lead, a + len(piece.rstrip())))
-    return trimmed
+    spans.append((start, b))
+    return [span for span in (_trimmed(text, x, y) for x, y in spans) if span]
+
+
+def _trimmed(text: str, a: int, b: int) -> tuple[int, int] | None:
+    piece = text[a:b]
+    if not piece.strip():
+        return None
+    lead = len(piece) - len(piece.lstrip())
+    return a + lead, a + len(piece.rstrip())
 
 
 def is_instruction(sentence: str) -> bool:

@@ -12,7 +12,7 @@ from generation.prune import (
     prune_passages,
     sentence_scorer,
 )
-from generation.sentences import is_instruction, sentence_spans
+from generation.sentences import CODE_PIECE_CHARS, is_instruction, sentence_spans
 from retrieval.hybrid import RetrievalOptions, load_reranker
 from retrieval.passages import Passage
 from tests.conftest import FACTS
@@ -38,6 +38,54 @@ def test_abbreviations_and_initials_end_no_sentence() -> None:
         "Osaka won the U. S. Open in 2019 [2].",
         "She won again [1].",
     ]
+
+
+LOOP = (
+    "This is memory efficient:\n\n>>> for line in f:\n...     print(line, end='')\n...\nFirst line"
+)
+
+
+def pieces(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def test_a_code_example_is_one_piece_with_the_sentence_introducing_it() -> None:
+    text = f"You can loop over the file object. {LOOP}\n\nUse list(f) to read them all."
+    assert pieces(text) == [
+        "You can loop over the file object.",
+        LOOP,
+        "Use list(f) to read them all.",
+    ]
+    fenced = "Install it:\n\n```\npip install x\n\nx --help\n```\n\nThen run it."
+    assert pieces(fenced) == ["Install it:\n\n```\npip install x\n\nx --help\n```", "Then run it."]
+    # a command the text does not mark as code still goes with its lead-in
+    command = "run the venv module with the directory path:\n\npython -m venv tutorial-env"
+    assert pieces(f"{command}\n\nThis creates it.") == [command, "This creates it."]
+    # no sentence introduces it: the example stands alone, whole
+    assert pieces("It is fast.\n\n$ pip install x\n$ x --help") == [
+        "It is fast.",
+        "$ pip install x\n$ x --help",
+    ]
+
+
+def test_a_blank_line_ends_a_heading_or_a_table_row() -> None:
+    text = " Custom image lifecycle \n\nYou can use the UI. It works.\n\n available You can use it "
+    assert pieces(text) == [
+        "Custom image lifecycle",
+        "You can use the UI.",
+        "It works.",
+        "available You can use it",
+    ]
+
+
+def test_a_long_listing_is_cut_at_line_ends() -> None:
+    lines = [f"    value_{n} = compute({n})  # step {n}" for n in range(60)]
+    text = "The script:\n\n" + "\n".join(lines)
+    spans = sentence_spans(text)
+    assert len(spans) > 3
+    assert all(b - a <= CODE_PIECE_CHARS for a, b in spans)
+    assert "\n".join(text[a:b] for a, b in spans).split() == text.split()
+    assert text[spans[0][0] : spans[0][1]].startswith("The script:\n\n    value_0")
 
 
 def test_attribution_cites_after_the_name_not_inside_it() -> None:
@@ -176,6 +224,20 @@ def test_a_sentence_two_overlapping_chunks_share_is_read_once_and_whole(scorer) 
     assert "python3 -m venv tutorial-env" in read
     spans = [span for p in pruned.passages for span in p.spans or []]
     assert all(a >= d or b <= c for a, b in spans for c, d in spans if (a, b) != (c, d))
+
+
+def test_pruning_keeps_a_loop_s_body_with_its_for_line(scorer) -> None:
+    text = (
+        "f.readline() reads a single line from the file. For reading lines from a file, you "
+        f"can loop over the file object. {LOOP}\n\nf.write(string) writes the string."
+    )
+    settings = ContextSettings(budget_tokens=60, keep_lead=0)
+    kept = prune_passages(
+        "How do I loop over the lines of a file?", [passage(1, "", text)], scorer, settings
+    )
+    read = kept.passages[0].read_text
+    assert ">>> for line in f:\n...     print(line, end='')" in read
+    assert "This is memory efficient:" in read
 
 
 def test_a_question_no_sentence_answers_is_not_sent_to_the_generator(built_index) -> None:
