@@ -115,6 +115,26 @@ def percentiles_ms(seconds: Sequence[float]) -> tuple[float, float]:
     return float(np.percentile(seconds, 50) * 1000), float(np.percentile(seconds, 95) * 1000)
 
 
+def memoised(
+    score: Callable[[str, list[str]], Sequence[float]],
+) -> tuple[Callable[[str, list[str]], list[float]], list[float]]:
+    """A sentence scorer that scores each (question, sentence) once across a bench's settings,
+    and the seconds each question's scoring took."""
+    cache: dict[tuple[str, str], float] = {}
+    seconds: list[float] = []
+
+    def cached(question: str, texts: list[str]) -> list[float]:
+        missing = [t for t in dict.fromkeys(texts) if (question, t) not in cache]
+        if missing:
+            begun = time.perf_counter()
+            scores = score(question, missing)
+            cache.update(zip(((question, t) for t in missing), scores, strict=True))
+            seconds.append(time.perf_counter() - begun)
+        return [cache[(question, t)] for t in texts]
+
+    return cached, seconds
+
+
 def print_result(title: str, rows: list[dict[str, object]], ratios: dict[str, float]) -> None:
     """The bench's output: a table, then the ratios it exists to measure."""
     print(f"\n## {title}\n{machine()}\n")

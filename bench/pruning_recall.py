@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
-from collections.abc import Callable
 
 import numpy as np
-from common import setup_logging, squad_qa
+from common import memoised, setup_logging, squad_qa
 from tqdm import tqdm
 
 from app.eval.datasets import sample
@@ -56,7 +54,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     default_weight = settings.context.lexical_weight
     for name, scorer in scorers.items():
-        cached, seconds = _memoised(scorer)
+        cached, seconds = memoised(scorer.score)
         for budget, weight in itertools.product(args.budgets, args.lexical_weights):
             weight = default_weight if weight is None else weight
             update = {"budget_tokens": budget, "lexical_weight": weight}
@@ -72,24 +70,6 @@ def main() -> None:
                 f"| {1000 * np.median(seconds):.0f} |"
             )
     qa.close()
-
-
-def _memoised(scorer: Reranker) -> tuple[Callable[[str, list[str]], list[float]], list[float]]:
-    """The scorer, scoring each (question, sentence) once across budgets, and the seconds
-    each question's scoring took."""
-    cache: dict[tuple[str, str], float] = {}
-    seconds: list[float] = []
-
-    def cached(question: str, texts: list[str]) -> list[float]:
-        missing = [t for t in dict.fromkeys(texts) if (question, t) not in cache]
-        if missing:
-            begun = time.perf_counter()
-            scores = scorer.score(question, missing)
-            cache.update(zip(((question, t) for t in missing), scores, strict=True))
-            seconds.append(time.perf_counter() - begun)
-        return [cache[(question, t)] for t in texts]
-
-    return cached, seconds
 
 
 if __name__ == "__main__":
