@@ -25,7 +25,7 @@ _END = re.compile(r"[.!?]+(?=\s|$)|[。！？]+")  # noqa: RUF001
 
 # a blank line, and the line that starts a code example: a doctest or shell prompt, an indented
 # line, a fence
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 _CODE_START = re.compile(r"(?:>>>|\$ |```|~~~|    |\t)")
 _FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 # a code example longer than this is cut at line ends: the pruner keeps its best-ranked piece
@@ -110,7 +110,7 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
         elif toggles:
             fence = start
         elif piece.strip():
-            blocks.append((start, end, bool(_CODE_START.match(piece.lstrip("\n")))))
+            blocks.append((start, end, bool(_CODE_START.match(piece.lstrip("\r\n")))))
         if gap:
             start = gap.end()
     if fence is not None:

@@ -76,6 +76,7 @@ def test_a_blank_line_ends_a_heading_or_a_table_row() -> None:
         "It works.",
         "available You can use it",
     ]
+    assert pieces("Title\r\n\r\nFirst one. Second one.") == ["Title", "First one.", "Second one."]
 
 
 def test_a_long_listing_is_cut_at_line_ends() -> None:
