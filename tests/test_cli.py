@@ -57,7 +57,10 @@ def test_chat_keeps_the_conversation(built_index: Path) -> None:
     chat = run("chat", "--index", str(built_index), env=env, stdin=said)
     assert chat.returncode == 0, chat.stderr
     turns = chat.stdout.split("minigiant> ")
-    assert len(turns) == 4 and all("Sources:" in t or "no answer" in t for t in turns[1:])
+    # each reply ends with what it rests on: its sources, none cited (the small model may
+    # answer "Why?" without a source), or the abstention
+    ends = ("Sources:", "(no sources cited)", "(no answer in the index")
+    assert len(turns) == 4 and all(any(end in t for end in ends) for t in turns[1:])
     assert f"(searched for: {question} And what colour are the cranes there?)" in turns[1]
     assert "(new conversation)" in turns[2] and "searched for" not in turns[3]
 
