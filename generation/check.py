@@ -18,7 +18,12 @@ from pydantic import BaseModel, Field
 
 from generation.citations import cite_only, cited_numbers, without_markers
 from generation.numbers import list_markers, stated_numbers, unstated_numbers
-from generation.sentences import is_abbreviation, is_instruction, sentence_spans
+from generation.sentences import (
+    is_abbreviation,
+    is_instruction,
+    sentence_spans,
+    trimmed_span,
+)
 from indexing.embedding import Embedder, best_device
 from indexing.kernels import EncoderPrecision
 from indexing.models import load_once, resolve_model
@@ -81,12 +86,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     a stop after an abbreviation or initial ("U.S. Open") ends nothing."""
     spans: list[tuple[int, int]] = []
     for match in _SENTENCE.finditer(text):
-        start, end = match.span()
-        piece = text[start:end]
-        lead = len(piece) - len(piece.lstrip())
-        if not piece.strip():
+        span = trimmed_span(text, *match.span())
+        if span is None:
             continue
-        span = (start + lead, start + len(piece.rstrip()))
         if spans and text[spans[-1][1] - 1] == "." and is_abbreviation(text[: spans[-1][1] - 1]):
             span = (spans.pop()[0], span[1])
         spans.append(span)

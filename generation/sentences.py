@@ -128,7 +128,7 @@ def _code_pieces(text: str, a: int, b: int) -> list[tuple[int, int]]:
             start = last
         last = end
     pieces.append((start, b))
-    return [span for span in (_trimmed(text, x, y) for x, y in pieces) if span]
+    return [span for span in (trimmed_span(text, x, y) for x, y in pieces) if span]
 
 
 def _prose_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
@@ -144,10 +144,11 @@ def _prose_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
         spans.append((start, match.end()))
         start = match.end()
     spans.append((start, b))
-    return [span for span in (_trimmed(text, x, y) for x, y in spans) if span]
+    return [span for span in (trimmed_span(text, x, y) for x, y in spans) if span]
 
 
-def _trimmed(text: str, a: int, b: int) -> tuple[int, int] | None:
+def trimmed_span(text: str, a: int, b: int) -> tuple[int, int] | None:
+    """text[a:b] without its surrounding whitespace, as a span; None when nothing is left."""
     piece = text[a:b]
     if not piece.strip():
         return None
