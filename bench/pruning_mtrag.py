@@ -50,7 +50,9 @@ def main() -> None:
         kept, tokens = collections.defaultdict(list), collections.defaultdict(list)
         for task in tqdm(tasks, desc=f"budget {budget}", unit="turn"):
             passages = [
-                Passage(i, doc, doc, texts[doc]["title"], texts[doc]["text"], 0, 0)
+                Passage(
+                    i, doc, doc, texts[doc]["title"], texts[doc]["text"], 0, len(texts[doc]["text"])
+                )
                 for i, doc in enumerate(task.gold_docs)
             ]
             pruned = prune_passages(task.question, passages, score, context)
