@@ -2,13 +2,15 @@
 
 A full stop after an initial or a common abbreviation ("U.S. Open", "Dr. Smith", "e.g.") is
 not a sentence end: splitting there put citations into the middle of names. A blank line
-ends one too (a heading, a table row or a list item has no full stop), and a code example is
+ends one too (a heading, a table row or a list item has no full stop), as does a line that
+starts a list item or is a table row, and a code example is
 one piece with the sentence that introduces it: split at its "..." prompts, the pruner kept a
 loop's body without its `for` line and without the sentence saying what it does.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 
 _ABBREVIATION_TEXT = """
@@ -28,6 +30,11 @@ _END = re.compile(r"[.!?]+(?=\s|$)|[。！？]+")  # noqa: RUF001
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 _CODE_START = re.compile(r"(?:>>>|\$ |```|~~~|    |\t)")
 _FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
+# a line that starts a list item or a table row starts a piece: items and rows often have no
+# full stop, and glued to the next one they cost the pruner's budget as one blob
+_ITEM_START = re.compile(r"\n(?=[ \t]*(?:[*+\u2022-]|\d{1,3}[.)])[ \t]+\S|[ \t]*\|)")
+_TABLE_ROW = re.compile(r"^[ \t]*\|.*$", re.MULTILINE)
+_ITEM_NUMBER = re.compile(r"\s*\d{1,3}")  # "1" before the stop of "1. Edit the file"
 # a code example longer than this is cut at line ends: the pruner keeps its best-ranked piece
 # whatever it costs, and a whole listing would spend the prompt's budget many times over
 CODE_PIECE_CHARS = 480
@@ -132,19 +139,30 @@ def _code_pieces(text: str, a: int, b: int) -> list[tuple[int, int]]:
 
 
 def _prose_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
-    spans, start = [], a
-    for match in _END.finditer(text, a, b):
-        before = text[start : match.start()]
-        if (
-            match.group(0) == "."
-            and is_abbreviation(before)
-            and not _ends_here(before, text, match)
-        ):
-            continue
-        spans.append((start, match.end()))
-        start = match.end()
-    spans.append((start, b))
+    spans: list[tuple[int, int]] = []
+    for x, y in _lines_of_items(text, a, b):
+        start = x
+        for match in _END.finditer(text, x, y):
+            before = text[start : match.start()]
+            if (
+                match.group(0) == "."
+                and is_abbreviation(before)
+                and not _ends_here(before, text, match)
+            ) or (match.group(0) == "." and _ITEM_NUMBER.fullmatch(before)):
+                continue
+            spans.append((start, match.end()))
+            start = match.end()
+        spans.append((start, y))
     return [span for span in (trimmed_span(text, x, y) for x, y in spans) if span]
+
+
+def _lines_of_items(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """The block cut before each line that starts a list item or a table row, and after
+    each table row."""
+    cuts = {m.start() for m in _ITEM_START.finditer(text, a, b)}
+    cuts |= {m.end() for m in _TABLE_ROW.finditer(text, a, b) if m.end() < b}
+    bounds = [a, *sorted(cuts), b]
+    return list(itertools.pairwise(bounds))
 
 
 def trimmed_span(text: str, a: int, b: int) -> tuple[int, int] | None:

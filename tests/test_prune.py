@@ -79,6 +79,30 @@ def test_a_blank_line_ends_a_heading_or_a_table_row() -> None:
     assert pieces("Title\r\n\r\nFirst one. Second one.") == ["Title", "First one.", "Second one."]
 
 
+def test_list_items_and_table_rows_are_pieces_of_their_own() -> None:
+    text = (
+        "Supported distributions:\n* CentOS and RHEL\n* Debian and Ubuntu\n"
+        "1. Edit the file\n2) Restart the interface. It comes back up.\n"
+        "| MTU | 9000 |\n| speed | 1 Gbps |\nJumbo frames need the same MTU on the path."
+    )
+    assert pieces(text) == [
+        "Supported distributions:",
+        "* CentOS and RHEL",
+        "* Debian and Ubuntu",
+        "1. Edit the file",
+        "2) Restart the interface.",
+        "It comes back up.",
+        "| MTU | 9000 |",
+        "| speed | 1 Gbps |",
+        "Jumbo frames need the same MTU on the path.",
+    ]
+    wrapped = "A sentence wrapped\nat the line end - as text files are.\nIt ends here."
+    assert pieces(wrapped) == [
+        "A sentence wrapped\nat the line end - as text files are.",
+        "It ends here.",
+    ]
+
+
 def test_a_long_listing_is_cut_at_line_ends() -> None:
     lines = [f"    value_{n} = compute({n})  # step {n}" for n in range(60)]
     text = "The script:\n\n" + "\n".join(lines)
