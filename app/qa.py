@@ -97,6 +97,10 @@ class _Run:
     doubt: float | None = None
     refusal: float | None = None
 
+    def evidence(self) -> list[str]:
+        """What the checker reads of each passage: its title and what the generator read."""
+        return [titled(p.title, p.read_text) for p in self.passages]
+
 
 def _doubtful(run: _Run, abstain_above: float | None, gate: AnswerabilityGate | None) -> bool:
     assert run.doubt is not None
@@ -260,7 +264,7 @@ class QA:
             verdicts = None if abstained else self._verdicts(run, text)
             above = self.settings.checker.recite_above
             if verdicts and above is not None:
-                text, verdicts = recite(text, verdicts, above)
+                text, verdicts = recite(text, verdicts, above, run.evidence())
             timings["total"] = time.perf_counter() - started
             return Answer(
                 question=question,
@@ -397,8 +401,7 @@ class QA:
             return None
         if text not in run.verdicts:
             begun = time.perf_counter()
-            evidence = [titled(p.title, p.read_text) for p in run.passages]
-            run.verdicts[text] = self.checker.check(text, evidence)
+            run.verdicts[text] = self.checker.check(text, run.evidence())
             run.timings["check"] = run.timings.get("check", 0.0) + time.perf_counter() - begun
         return run.verdicts[text]
 

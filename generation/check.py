@@ -36,6 +36,7 @@ _SENTENCE = re.compile(
     r"(?:[^.!?\n]|[.!?](?![.!?]*(?:\s|$)))+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)"
 )
 
+_VERDICT_WORDS = frozenset({"yes", "no", "true", "false", "maybe", "none"})
 # fewer words than this make a phrase ("1892."), not a claim a passage can be read to back
 MIN_CLAIM_WORDS = 4
 
@@ -237,7 +238,10 @@ def answer_score(verdicts: Sequence[SentenceVerdict]) -> float:
 
 
 def recite(
-    answer: str, verdicts: Sequence[SentenceVerdict], above: float
+    answer: str,
+    verdicts: Sequence[SentenceVerdict],
+    above: float,
+    passages: Sequence[str] = (),
 ) -> tuple[str, list[SentenceVerdict]]:
     """The answer with each sentence citing the passage that supports it best (scoring at
     least `above`), where the passages it cites do not support it (or it cites none), and its
@@ -245,8 +249,9 @@ def recite(
 
     A generator citing [2] for a fact that only [1] states sends the reader to the wrong
     source; the checker has already read every sentence against every passage, so it knows
-    which passage backs it. A bare phrase ("1892.") states nothing to check, so it keeps its
-    citation.
+    which passage backs it. A bare phrase ("1892.") states nothing to check, so it cites the
+    first of `passages` that writes it, where the ones it cites do not (on 200 SQuAD answers,
+    3 of the 6 right answers citing a passage without the answer were such phrases).
     """
     text, moved, shift = "", [], 0
     last = 0
@@ -254,8 +259,12 @@ def recite(
         sentence = answer[v.start : v.end]
         claim = len(without_markers(sentence).split()) >= MIN_CLAIM_WORDS
         recited = claim and v.score >= above and v.passage is not None and not v.cited_supported
+        writer = None if claim else _first_writer(sentence, passages)
         if recited:
             sentence = cite_only(sentence, v.passage)
+        elif writer is not None:
+            sentence = cite_only(sentence, writer)
+            recited = True
         text += answer[last : v.start] + sentence
         start = v.start + shift
         shift += len(sentence) - (v.end - v.start)
@@ -265,3 +274,19 @@ def recite(
         )
         last = v.end
     return text + answer[last:], moved
+
+
+def _first_writer(phrase: str, passages: Sequence[str]) -> int | None:
+    """The number of the first passage that writes the phrase, where none it cites does."""
+    words = _words(without_markers(phrase))
+    if not words or words in _VERDICT_WORDS:  # "Yes." is written everywhere, backed nowhere
+        return None
+    writes = [f" {words} " in f" {_words(p)} " for p in passages]
+    cited = [n for n in cited_numbers(phrase) if 1 <= n <= len(passages)]
+    if any(writes[n - 1] for n in cited) or not any(writes):
+        return None
+    return writes.index(True) + 1
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))

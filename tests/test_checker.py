@@ -105,6 +105,20 @@ def test_a_sentence_citing_the_wrong_passage_is_pointed_at_the_right_one(
     assert [v.cited_supported for v in verdicts] == [True, True, False]
 
 
+def test_a_bare_phrase_cites_the_passage_that_writes_it(checker: FactChecker) -> None:
+    passages = [EVIDENCE, "The Sackler Center for Feminist Art opened in 2008.", "Yes, it did."]
+    for answer, expected in [
+        ("2008 [1].", "2008 [2]."),  # cites a passage without it: the one that writes it
+        ("In 2008.", "In 2008 [2]."),  # cites none
+        ("2008 [2].", "2008 [2]."),  # already right
+        ("1999 [1].", "1999 [1]."),  # written nowhere: left as the generator cited it
+        ("Yes [1].", "Yes [1]."),  # a verdict word backs nothing
+    ]:
+        text, verdicts = recite(answer, checker.check(answer, passages), 0.5, passages)
+        assert text == expected
+        assert [text[v.start : v.end] for v in verdicts] == [v.text for v in verdicts]
+
+
 def test_answers_carry_verdicts_by_default(built_index: Path) -> None:
     answer = QA.open(built_index).ask(FACTS["page.html"][2])
     assert answer.verdicts, answer.text
