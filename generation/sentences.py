@@ -32,7 +32,8 @@ _CODE_START = re.compile(r"(?:>>>|\$ |```|~~~|    |\t)")
 _FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 # a line that starts a list item or a table row starts a piece: items and rows often have no
 # full stop, and glued to the next one they cost the pruner's budget as one blob
-_ITEM_START = re.compile(r"\n(?=[ \t]*(?:[*+\u2022-]|\d{1,3}[.)])[ \t]+\S|[ \t]*\|)")
+_ITEM = re.compile(r"[ \t]*(?:[*+\u2022-]|(\d{1,3})[.)])[ \t]+\S")
+_ITEM_START = re.compile(rf"\n(?=(?:{_ITEM.pattern})|[ \t]*\|)")
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*$", re.MULTILINE)
 _ITEM_NUMBER = re.compile(r"\s*\d{1,3}")  # "1" before the stop of "1. Edit the file"
 # a code example longer than this is cut at line ends: the pruner keeps its best-ranked piece
@@ -159,10 +160,20 @@ def _prose_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
 def _lines_of_items(text: str, a: int, b: int) -> list[tuple[int, int]]:
     """The block cut before each line that starts a list item or a table row, and after
     each table row."""
-    cuts = {m.start() for m in _ITEM_START.finditer(text, a, b)}
+    cuts = {m.start() for m in _ITEM_START.finditer(text, a, b) if _starts_item(text, a, m.start())}
     cuts |= {m.end() for m in _TABLE_ROW.finditer(text, a, b) if m.end() < b}
     bounds = [a, *sorted(cuts), b]
     return list(itertools.pairwise(bounds))
+
+
+def _starts_item(text: str, a: int, at: int) -> bool:
+    """A numbered item starts one only after a line that ends a sentence or is an item
+    itself: in "dioxygen, O\n2. It is..." a formula's subscript was wrapped, no list begun."""
+    item = _ITEM.match(text, at + 1)
+    if item is None or item.group(1) is None:
+        return True
+    previous = text[max(text.rfind("\n", a, at) + 1, a) : at].rstrip()
+    return previous.endswith((".", ":", "!", "?")) or bool(_ITEM.match(previous))
 
 
 def trimmed_span(text: str, a: int, b: int) -> tuple[int, int] | None:

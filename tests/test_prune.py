@@ -96,6 +96,8 @@ def test_list_items_and_table_rows_are_pieces_of_their_own() -> None:
         "| speed | 1 Gbps |",
         "Jumbo frames need the same MTU on the path.",
     ]
+    formula = "The common allotrope is dioxygen, O\n2. It is most of the air."
+    assert pieces(formula) == ["The common allotrope is dioxygen, O\n2.", "It is most of the air."]
     wrapped = "A sentence wrapped\nat the line end - as text files are.\nIt ends here."
     assert pieces(wrapped) == [
         "A sentence wrapped\nat the line end - as text files are.",
