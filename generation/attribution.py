@@ -79,9 +79,10 @@ class SentenceAttributor:
                 char == "["
                 or not self._held[-1:].isspace()
                 or (self._held.rstrip() == "." and is_abbreviation(self._sentence))
+                or self._held.startswith("...")
             ):
-                # a citation after the stop belongs to this sentence; "3.5" and "U.S. Open"
-                # hold no sentence end
+                # a citation after the stop belongs to this sentence; "3.5", "U.S. Open", an
+                # ellipsis and a doctest's "..." continuation prompt hold no sentence end
                 text, self._held = self._held + char, ""
                 self._sentence += text
                 return text

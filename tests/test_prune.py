@@ -123,6 +123,14 @@ def test_attribution_cites_after_the_name_not_inside_it() -> None:
     assert out == "Naomi Osaka won the women's singles U.S. Open in 2019 [1]. Then"
 
 
+def test_attribution_cites_no_doctest_continuation_or_ellipsis() -> None:
+    passages = [">>> a = ['Mary', 'had', 'a', 'little', 'lamb']\n>>> for i in range(len(a)):"]
+    attributor = SentenceAttributor(passages)
+    text = "Combine range() and len(): >>> for i in range(len(a)): ... print(i, a[i]) ... 0 Mary."
+    out = "".join(attributor.feed(c) for c in text) + attributor.flush()
+    assert out == text[:-1] + " [1]."
+
+
 def passage(number: int, title: str, text: str, start: int = 100) -> Passage:
     return Passage(number, f"doc{number}", f"{number}.txt", title, text, start, start + len(text))
 
