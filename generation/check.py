@@ -84,13 +84,18 @@ class SentenceVerdict:
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) spans of sentences, each keeping the citations that follow its full stop;
-    a stop after an abbreviation or initial ("U.S. Open") ends nothing."""
+    a stop after an abbreviation or initial ("U.S. Open"), an ellipsis and a doctest's "..."
+    prompt end nothing."""
     spans: list[tuple[int, int]] = []
     for match in _SENTENCE.finditer(text):
         span = trimmed_span(text, *match.span())
         if span is None:
             continue
-        if spans and text[spans[-1][1] - 1] == "." and is_abbreviation(text[: spans[-1][1] - 1]):
+        end = spans[-1][1] if spans else 0
+        if spans and (
+            (text[end - 1] == "." and is_abbreviation(text[: end - 1]))
+            or text[:end].endswith("...")
+        ):
             span = (spans.pop()[0], span[1])
         spans.append(span)
     return spans

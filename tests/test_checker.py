@@ -29,6 +29,11 @@ def test_sentences_keep_their_trailing_citations() -> None:
         "Run python3 setup.py with Python 3.11 first.",
         "Then test!",
     ]
+    doctest = "Loop: >>> for i in range(3): ... print(i) ... 0 1 2 [1]. It counts... then stops."
+    assert [doctest[s:e] for s, e in split_sentences(doctest)] == [
+        "Loop: >>> for i in range(3): ... print(i) ... 0 1 2 [1].",
+        "It counts... then stops.",
+    ]
 
 
 @pytest.mark.parametrize(
