@@ -36,7 +36,9 @@ _SENTENCE = re.compile(
     r"(?:[^.!?\n]|[.!?](?![.!?]*(?:\s|$)))+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)"
 )
 
+# a yes/no answer's words: written in many passages, so where they stand backs nothing
 _VERDICT_WORDS = frozenset({"yes", "no", "true", "false", "maybe", "none"})
+
 # fewer words than this make a phrase ("1892."), not a claim a passage can be read to back
 MIN_CLAIM_WORDS = 4
 
@@ -284,7 +286,7 @@ def recite(
 def _first_writer(phrase: str, passages: Sequence[str]) -> int | None:
     """The number of the first passage that writes the phrase, where none it cites does."""
     words = _words(without_markers(phrase))
-    if not words or words in _VERDICT_WORDS:  # "Yes." is written everywhere, backed nowhere
+    if not words or words in _VERDICT_WORDS:
         return None
     writes = [f" {words} " in f" {_words(p)} " for p in passages]
     cited = [n for n in cited_numbers(phrase) if 1 <= n <= len(passages)]

@@ -3,9 +3,9 @@
 A full stop after an initial or a common abbreviation ("U.S. Open", "Dr. Smith", "e.g.") is
 not a sentence end: splitting there put citations into the middle of names. A blank line
 ends one too (a heading, a table row or a list item has no full stop), as does a line that
-starts a list item or is a table row, and a code example is
-one piece with the sentence that introduces it: split at its "..." prompts, the pruner kept a
-loop's body without its `for` line and without the sentence saying what it does.
+starts a list item or is a table row, and a code example is one piece with the sentence that
+introduces it: split at its "..." prompts, the pruner kept a loop's body without its `for`
+line and without the sentence saying what it does.
 """
 
 from __future__ import annotations
