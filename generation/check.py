@@ -18,12 +18,7 @@ from pydantic import BaseModel, Field
 
 from generation.citations import cite_only, cited_numbers, without_markers
 from generation.numbers import list_markers, stated_numbers, unstated_numbers
-from generation.sentences import (
-    is_abbreviation,
-    is_instruction,
-    sentence_spans,
-    trimmed_span,
-)
+from generation.sentences import is_abbreviation, is_instruction, sentence_spans, trimmed_span
 from indexing.embedding import Embedder, best_device
 from indexing.kernels import EncoderPrecision
 from indexing.models import load_once, resolve_model
@@ -93,11 +88,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         span = trimmed_span(text, *match.span())
         if span is None:
             continue
-        end = spans[-1][1] if spans else 0
-        if spans and (
-            (text[end - 1] == "." and is_abbreviation(text[: end - 1]))
-            or text[:end].endswith("...")
-        ):
+        # "U.S." and the last dot of "..." (a word with periods inside) alike
+        if spans and text[spans[-1][1] - 1] == "." and is_abbreviation(text[: spans[-1][1] - 1]):
             span = (spans.pop()[0], span[1])
         spans.append(span)
     return spans

@@ -145,11 +145,10 @@ def _prose_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
         start = x
         for match in _END.finditer(text, x, y):
             before = text[start : match.start()]
-            if (
-                match.group(0) == "."
-                and is_abbreviation(before)
-                and not _ends_here(before, text, match)
-            ) or (match.group(0) == "." and _ITEM_NUMBER.fullmatch(before)):
+            if match.group(0) == "." and (
+                _ITEM_NUMBER.fullmatch(before)
+                or (is_abbreviation(before) and not _ends_here(before, text, match))
+            ):
                 continue
             spans.append((start, match.end()))
             start = match.end()
