@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
 import string
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generation.prompt import verification_messages
+from generation.prompt import prompt_fingerprint, verification_messages
 from indexing.models import resolve_model
 from retrieval.windows import content_terms, prefix_terms
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from generation.condense import Turn
     from generation.engines.base import Generator
     from retrieval.passages import Passage
+
+logger = logging.getLogger(__name__)
 
 MANIFEST = "minigiant.json"
 REFUSAL_OPENINGS = ("No", "Yes")  # the replies to prompt.VERIFY the refusal compares
@@ -98,6 +101,7 @@ class AnswerabilityGate:
     threshold: float
     w_refusal: float = 0.0
     w_coverage: float = 0.0
+    prompt: str = ""  # prompt.prompt_fingerprint() when it was fitted ("": not recorded)
 
     def probability(
         self, best: float, doubt: float, refusal: float = 0.0, coverage: float = 1.0
@@ -129,4 +133,11 @@ def load_gate(model: str | None) -> AnswerabilityGate | None:
         (Path(resolve_model(model, "generator.answerability")) / MANIFEST).read_text()
     )
     fields = AnswerabilityGate.__dataclass_fields__
-    return AnswerabilityGate(**{k: spec[k] for k in fields if k in spec})
+    gate = AnswerabilityGate(**{k: spec[k] for k in fields if k in spec})
+    if gate.prompt and gate.prompt != prompt_fingerprint():
+        logger.warning(
+            "the answerability gate %s was fitted under another prompt, so it misreads the "
+            "generator's doubt: refit it with `minigiant train answerability`",
+            model,
+        )
+    return gate

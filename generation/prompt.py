@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 
@@ -28,8 +30,12 @@ REMINDER = (
 
 # Worked examples, one the sources do not answer and one answered: without the first, larger
 # models answer from an on-topic passage that does not hold the answer; without the second, a
-# 135M model rarely writes [n] (it imitates the example nearest the question). They are the
-# same for every question, so the engines read them once and reuse their cache.
+# 135M model rarely writes [n] (it imitates the example nearest the question). The last one,
+# nearest the question, has the question's qualifier (a year) pick between neighbouring facts:
+# the 1.5B model's commonest wrong answer is the entity or year of the fact next to the asked
+# one (seeded SQuAD 200: answer states gold 0.745 -> 0.780). Any change here moves the
+# generator's doubt, so the answerability gate must be refitted with it. They are the same
+# for every question, so the engines read them once and reuse their cache.
 _EXAMPLES = [
     (
         "When was the Great Red Spot first observed?",
@@ -46,6 +52,18 @@ _EXAMPLES = [
             ("Mars", "Mars has two small moons, Phobos and Deimos."),
         ],
         "The moons of Mars are Phobos and Deimos [2].",
+    ),
+    (
+        "Who coached the Harbour City Owls in the 2011 season?",
+        [
+            (
+                "Harbour City Owls",
+                "Mark Ellison coached the Owls from 2004 to 2009. … His successor, Dana Ruiz, "
+                "led the team to the 2011 title.",
+            ),
+            ("Lakeside Pioneers", "Tom Brandt has coached the Pioneers since 2010."),
+        ],
+        "Dana Ruiz coached the Owls in 2011 [1].",
     ),
 ]
 
@@ -117,8 +135,18 @@ def verification_messages(
     return messages
 
 
+def prompt_fingerprint() -> str:
+    """A short hash of the text around every question (instructions, worked examples, the
+    sources' wrapping, the yes/no probe): the generator's doubt and refusal depend on it, so a
+    gate fitted under one prompt misjudges another."""
+    fixed = json.dumps(verification_messages("", []), ensure_ascii=False)
+    return hashlib.sha256(fixed.encode()).hexdigest()[:12]
+
+
 _CHARS_PER_TOKEN = 3  # conservative for English with subword vocabularies
-_PROMPT_OVERHEAD_TOKENS = 400  # instructions, worked examples, question
+# instructions, the three worked examples, the yes/no probe and the question: 517 SmolLM2
+# tokens with a 12-word question, a few less for Qwen's vocabulary
+_PROMPT_OVERHEAD_TOKENS = 560
 
 
 def fit_to_context(passages: Sequence[Passage], prompt_tokens: int) -> list[Passage]:

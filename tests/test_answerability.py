@@ -1,6 +1,7 @@
 """The answerability gate: the shipped one, its fit rules, and what it does to an answer."""
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from generation.answerability import (
     question_coverage,
 )
 from generation.engines import GeneratorSettings
-from generation.prompt import ABSTAIN
+from generation.prompt import ABSTAIN, prompt_fingerprint
 from tests.conftest import FACTS
 
 
@@ -22,6 +23,9 @@ def test_the_shipped_gate_trusts_a_sure_generator_over_a_doubtful_one() -> None:
     gate = load_gate("minigiant-answerability")
     assert gate is not None
     assert gate.fits(GeneratorSettings().model) and gate.reranker == "minigiant-reranker"
+    # the doubt and refusal it weighs are read under the prompt: changing the instructions or
+    # the worked examples needs the gate refitted (`minigiant train answerability`)
+    assert gate.prompt == prompt_fingerprint()
     assert gate.answers(best=0.95, doubt=0.01, refusal=-3.0)
     assert not gate.answers(best=0.75, doubt=0.9, refusal=3.0)
     # more doubt or refusal never makes an answer likelier, a better sentence never less likely
@@ -45,22 +49,27 @@ def test_coverage_counts_the_question_words_the_sources_name() -> None:
     assert missing_words("How tall is the Velmora harbour lighthouse?", source) == []
 
 
-def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(tmp_path: Path) -> None:
+def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     gate = AnswerabilityGate(
-        "models/qwen.gguf", "minigiant-reranker", -1.0, -0.5, 3.0, 0.4, -0.7, 1.2
+        "models/qwen.gguf", "minigiant-reranker", -1.0, -0.5, 3.0, 0.4, -0.7, 1.2, "0123abcd"
     )
     gate.save(tmp_path / "gate")
-    loaded = load_gate(str(tmp_path / "gate"))
+    with caplog.at_level(logging.WARNING, logger="generation.answerability"):
+        loaded = load_gate(str(tmp_path / "gate"))
     assert loaded == gate
+    # fitted under another prompt than today's: said when it loads
+    assert "fitted under another prompt" in caplog.text and str(tmp_path / "gate") in caplog.text
     assert loaded.fits("/elsewhere/qwen.gguf") and not loaded.fits("SmolLM2.gguf")
     assert load_gate(None) is None and load_gate("") is None
     # a gate fitted before the refusal probe and coverage existed still loads, weighing them 0
     spec = json.loads((tmp_path / "gate" / "minigiant.json").read_text())
-    del spec["w_refusal"], spec["w_coverage"]
+    del spec["w_refusal"], spec["w_coverage"], spec["prompt"]
     (tmp_path / "older").mkdir()
     (tmp_path / "older" / "minigiant.json").write_text(json.dumps(spec))
     older = load_gate(str(tmp_path / "older"))
-    assert older.w_refusal == 0.0 and older.w_coverage == 0.0
+    assert older.w_refusal == 0.0 and older.w_coverage == 0.0 and older.prompt == ""
 
 
 @pytest.mark.slow

@@ -109,6 +109,6 @@ def test_out_of_range_options_are_refused(qa: QA, options: dict, message: str) -
 
 
 def test_passages_are_cut_to_the_generator_context(built_index: Path) -> None:
-    settings = Settings(index=built_index, generator={"context_tokens": 512, "max_tokens": 64})
+    settings = Settings(index=built_index, generator={"context_tokens": 1024, "max_tokens": 64})
     answer = QA(settings).ask(FACTS["notes.txt"][2], top_n=7)
     assert 1 <= len(answer.passages) < 7

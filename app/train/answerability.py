@@ -25,7 +25,7 @@ from generation.answerability import (
     question_coverage,
     read_refusal,
 )
-from generation.prompt import ABSTAIN, VERIFY, build_messages
+from generation.prompt import ABSTAIN, VERIFY, build_messages, prompt_fingerprint
 
 EVAL_SAMPLE = 100  # `minigiant eval qa --dataset clapnq`'s default --limit and seed 0: held out
 ANSWERED_SHARE = 0.9  # the threshold answers this share of the answerable training questions
@@ -78,6 +78,7 @@ def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> T
         threshold=threshold,
         w_refusal=float(model.coef_[0][2]),
         w_coverage=float(model.coef_[0][3]),
+        prompt=prompt_fingerprint(),
     )
     cut = np.quantile(held[y == 1], 1 - ANSWERED_SHARE)
     run = TrainLog(
@@ -106,7 +107,8 @@ def train_answerability(out: Path, config: TrainConfig, settings: Settings) -> T
         "logistic model over the pruner's best sentence score, the share of the question's "
         "content words found in the pruned sources, the generator's doubt (its "
         f"probability of replying '{ABSTAIN}') and its refusal (log-odds of No over Yes when "
-        f"asked '{VERIFY}'), fitted for `{settings.generator.model}`.",
+        f"asked '{VERIFY}'), fitted for `{settings.generator.model}` under the prompt "
+        f"{gate.prompt} (`generation.prompt.prompt_fingerprint()`: refit when it changes).",
         {"CLAPNQ dev, outside the QA eval's default sample": "Apache-2.0"},
         method=(
             f"Threshold: the gate answers {ANSWERED_SHARE:.0%} of the answerable training "

@@ -26,7 +26,8 @@ class GeneratorSettings(BaseModel):
     gguf_file: str | None = None
     base_url: str | None = None
     api_key: str | None = None
-    context_tokens: int = Field(4096, ge=512)
+    # the prompt's fixed part (instructions, worked examples) alone is about 520 tokens
+    context_tokens: int = Field(4096, ge=1024)
     max_tokens: int = Field(200, ge=1, le=8192)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     # > 1 penalises tokens already in the prompt too, which a grounded answer should copy;
