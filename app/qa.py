@@ -246,8 +246,7 @@ class QA:
         passages = retriever.retrieve(asked, top_n=top_n, rerank=rerank, timings=timings)
         retrieved = len(passages)
         passages, best, below_floor = self.pruned(asked, passages, timings)
-        history_tokens = sum(len(t.content) for t in earlier) // 3
-        passages = fit_to_context(passages, gen.context_tokens - gen.max_tokens - history_tokens)
+        passages = fit_to_context(asked, passages, earlier, gen.context_tokens - gen.max_tokens)
         run = _Run(
             asked, passages, timings, gen.model, history=earlier, below_floor=below_floor, best=best
         )

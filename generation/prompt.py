@@ -144,14 +144,18 @@ def prompt_fingerprint() -> str:
 
 
 _CHARS_PER_TOKEN = 3  # conservative for English with subword vocabularies
-# instructions, the three worked examples, the yes/no probe and the question: 517 SmolLM2
-# tokens with a 12-word question, a few less for Qwen's vocabulary
-_PROMPT_OVERHEAD_TOKENS = 560
+_TEMPLATE_TOKENS = 6  # a chat template's role markers around each message
 
 
-def fit_to_context(passages: Sequence[Passage], prompt_tokens: int) -> list[Passage]:
-    """The best-ranked passages whose text fits the generator's prompt budget (at least one)."""
-    budget = (prompt_tokens - _PROMPT_OVERHEAD_TOKENS) * _CHARS_PER_TOKEN
+def fit_to_context(
+    question: str, passages: Sequence[Passage], history: Sequence[Turn], prompt_tokens: int
+) -> list[Passage]:
+    """The best-ranked passages whose text fits the generator's prompt budget (at least one).
+    What surrounds them is measured from the rendered prompt, so longer instructions, examples
+    or conversations leave the passages less room instead of overflowing the context."""
+    around = verification_messages(question, [], history)
+    fixed = sum(len(m["content"]) for m in around) // _CHARS_PER_TOKEN
+    budget = (prompt_tokens - fixed - _TEMPLATE_TOKENS * len(around)) * _CHARS_PER_TOKEN
     kept: list[Passage] = []
     for passage in passages:
         budget -= len(passage.title) + len(passage.read_text) + 8

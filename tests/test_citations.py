@@ -2,7 +2,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generation.citations import CitationFilter, cited_numbers, clean_citations
-from generation.prompt import build_messages, is_abstention
+from generation.condense import Turn
+from generation.prompt import build_messages, fit_to_context, is_abstention, verification_messages
 from retrieval.passages import Passage
 
 
@@ -64,3 +65,15 @@ def test_abstention_detection() -> None:
         "Nothing is stored in the documents folder [1].",
     ):
         assert not is_abstention(answer), answer
+
+
+def test_passages_fit_the_context_whatever_surrounds_them() -> None:
+    passages = [passage(f"Fact number {n} about the lighthouse. " * 25) for n in range(8)]
+    talk = [Turn("user", "Tell me about the harbour. " * 40), Turn("assistant", "It is old. " * 80)]
+    question = "How tall is the Velmora harbour lighthouse?"
+    alone = fit_to_context(question, passages, (), 1600)
+    talked = fit_to_context(question, passages, talk, 1600)
+    assert 1 <= len(talked) < len(alone) < len(passages)
+    for history, kept in (((), alone), (talk, talked)):
+        chars = sum(len(m["content"]) for m in verification_messages(question, kept, history))
+        assert chars / 3 <= 1600  # three characters a token: more than English text holds
