@@ -22,7 +22,13 @@ from generation.check import FactChecker, SentenceVerdict, recite
 from generation.citations import CitationFilter, cited_numbers
 from generation.condense import Condenser, Turn, recent, turns_from
 from generation.engines import Generator, GeneratorSettings, make_generator
-from generation.prompt import ABSTAIN, build_messages, fit_to_context, is_abstention
+from generation.prompt import (
+    ABSTAIN,
+    borrowed_names,
+    build_messages,
+    fit_to_context,
+    is_abstention,
+)
 from generation.prune import prune_passages, sentence_scorer
 from indexing.documents import titled
 from indexing.embedding import Embedder
@@ -72,6 +78,8 @@ class Answer:
     history_turns: int = 0  # earlier messages of the conversation the generator saw
     # with an abstention: the question's words that none of its passages (whole chunks) name
     missing: list[str] = field(default_factory=list)
+    # why the generator's streamed answer was replaced by the abstention, if it was
+    withdrawn: str | None = None
 
 
 History = Iterable[Turn | Mapping[str, object]]
@@ -260,6 +268,12 @@ class QA:
         def finish(text: str) -> Answer:
             text = text.strip()
             abstained = is_abstention(text) or not text
+            said = [question, asked, *(t.content for t in earlier), *run.evidence()]
+            borrowed = [] if abstained else borrowed_names(text, said)
+            withdrawn = None
+            if borrowed:
+                withdrawn = f"it named {', '.join(borrowed)} from the prompt's examples"
+                text, abstained = ABSTAIN, True
             verdicts = None if abstained else self._verdicts(run, text)
             above = self.settings.checker.recite_above
             if verdicts and above is not None:
@@ -288,6 +302,7 @@ class QA:
                 missing=missing_words(asked, [p.text for p in passages])
                 if abstained and passages
                 else [],
+                withdrawn=withdrawn,
             )
 
         return AnswerStream(pieces(), finish, standalone)

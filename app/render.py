@@ -24,6 +24,8 @@ from indexing.reader import IndexReader
 def sources_text(answer: Answer) -> str:
     """Sources, then the checker's verdict on each sentence, then stage timings."""
     if answer.abstained:
+        if answer.withdrawn:
+            return f"(withdrawn: {answer.withdrawn}, not from the sources)"
         if answer.missing:
             unnamed = ", ".join(answer.missing)
             return f"(no answer in the index; the passages found never name: {unnamed})"

@@ -11,6 +11,7 @@ from generation.citations import without_markers
 from generation.condense import Turn
 from generation.sentences import CONTROL_TOKEN, sentence_spans
 from retrieval.passages import Passage
+from retrieval.windows import content_terms
 
 ABSTAIN = "I don't know."
 
@@ -66,6 +67,30 @@ _EXAMPLES = [
         "Dana Ruiz coached the Owls in 2011 [1].",
     ),
 ]
+
+# a capitalised word of four letters or more: shorter ones ("His", "Red") are as often words
+# opening a sentence as names
+_NAME = re.compile(r"\b[A-Z][a-z]{3,}\b")
+# the worked examples' names ("Ellison", "Phobos"), asking words ("When") left out
+_EXAMPLE_NAMES = frozenset(
+    word
+    for question, sources, answer in _EXAMPLES
+    for text in (question, answer, *(part for source in sources for part in source))
+    for word in _NAME.findall(text)
+    if content_terms(word)
+)
+
+
+def borrowed_names(answer: str, sources: Sequence[str]) -> list[str]:
+    """The worked examples' names that the answer states and none of `sources` (the passages
+    and the question) does, where there are two or more: such an answer comes from the
+    examples, not the sources. With no answer in its sources the 1.5B generator wrote "Mark
+    Ellison does the voice of Sheldon Plankton [1]." (2 of 100 CLAPNQ answers)."""
+    stated = set(re.findall(r"\w+", " ".join(sources).lower()))
+    names = dict.fromkeys(_NAME.findall(without_markers(answer)))
+    borrowed = [w for w in names if w in _EXAMPLE_NAMES and w.lower() not in stated]
+    return borrowed if len(borrowed) >= 2 else []
+
 
 _WRAPPER_TAG = re.compile(r"<(/?)(sources)\b", re.IGNORECASE)
 _ABSTAIN = re.compile(r"^\W*i\s+(don'?t|do\s+not)\s+know\b", re.IGNORECASE)

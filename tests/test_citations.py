@@ -3,7 +3,13 @@ from hypothesis import strategies as st
 
 from generation.citations import CitationFilter, cited_numbers, clean_citations
 from generation.condense import Turn
-from generation.prompt import build_messages, fit_to_context, is_abstention, verification_messages
+from generation.prompt import (
+    borrowed_names,
+    build_messages,
+    fit_to_context,
+    is_abstention,
+    verification_messages,
+)
 from retrieval.passages import Passage
 
 
@@ -77,3 +83,14 @@ def test_passages_fit_the_context_whatever_surrounds_them() -> None:
     for history, kept in (((), alone), (talk, talked)):
         chars = sum(len(m["content"]) for m in verification_messages(question, kept, history))
         assert chars / 3 <= 1600  # three characters a token: more than English text holds
+
+
+def test_an_answer_made_of_the_worked_examples_names_is_caught() -> None:
+    sources = ["Who voices Plankton?", "Plankton: Sheldon Plankton is voiced by Mr. Lawrence."]
+    leaked = "Mark Ellison does the voice of Sheldon Plankton [1]."
+    assert borrowed_names(leaked, sources) == ["Mark", "Ellison"]
+    assert borrowed_names("Mr. Lawrence voices Sheldon Plankton [1].", sources) == []
+    # the same names are the sources' own where they state them, whatever their case
+    assert borrowed_names(leaked, [*sources, "mark ellison joined the cast in 2001."]) == []
+    # one such word is not enough: "Earth" or "Mars" is also the sources' business
+    assert borrowed_names("Plankton lives on Earth [1].", sources) == []

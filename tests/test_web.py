@@ -114,6 +114,10 @@ def test_an_abstention_names_the_question_words_no_passage_found_mentions() -> N
     assert "never name <b>closed</b>, <b>&lt;keepers&gt;</b>." in html
     answer.missing = []
     assert "never name" not in render.sources_html(answer, "abc")
+    answer.withdrawn = "it named Mark, Ellison from the prompt's examples"
+    assert "The draft answer was withdrawn: it named Mark, Ellison from the prompt&#x27;s" in (
+        render.sources_html(answer, "abc")
+    )
 
 
 def test_details_and_passage_panel_escape_document_text() -> None:

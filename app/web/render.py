@@ -103,6 +103,8 @@ def sources_html(answer: Answer, answer_id: str) -> str:
     if answer.abstained:
         missing = ", ".join(f"<b>{escape(w)}</b>" for w in answer.missing)
         unnamed = f" The passages found never name {missing}." if missing else ""
+        if answer.withdrawn:
+            unnamed += f" The draft answer was withdrawn: {escape(answer.withdrawn)}."
         return f'<div class="mg-sources">No answer in the indexed documents.{unnamed} {meta}</div>'
     if not answer.citations:
         return f'<div class="mg-sources">No sources cited. {meta}</div>'
