@@ -243,6 +243,25 @@ def test_llama_cpp_reads_the_probes_and_answers_as_without_them(built_index: Pat
     assert answer.abstained and answer.text == ABSTAIN and answer.doubt is not None
 
 
+@pytest.mark.slow
+def test_llama_cpp_reads_a_question_alike_whatever_was_asked_before() -> None:
+    """The context keeps only the prompt's fixed part for a new question, not the few tokens
+    another question's turn shares with it, so its probabilities (and the gate's decision)
+    do not depend on the question before it. The default generator: the 135M model's short
+    prompts read alike either way, the 1.5B model's moved by up to 0.08 in log-odds."""
+    engine = make_generator(GeneratorSettings(engine="llama_cpp", context_tokens=1536))
+    asked = [(q, [passage(text, title)]) for title, text, q in FACTS.values()]
+
+    def probe(k: int) -> list[float]:
+        return engine.opening_probabilities(verification_messages(*asked[k]), REFUSAL_OPENINGS)
+
+    first = probe(0)
+    for k in range(1, len(asked)):
+        probe(k)
+        engine.opening_probabilities(build_messages(*asked[k]), [ABSTAIN])
+        assert probe(0) == first
+
+
 def test_llama_cpp_starts_a_new_context_from_the_prefix_kept_on_disk(tmp_path: Path) -> None:
     """As with transformers: the first answer writes the fixed part's llama.cpp state; a
     fresh context (another process) loads it instead of reading it, and answers the same."""

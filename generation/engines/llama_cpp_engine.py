@@ -72,6 +72,7 @@ class LlamaCppGenerator:
         first = [self.llm.tokenize(o.encode(), add_bos=False, special=False)[0] for o in openings]
         with self._lock:
             self._start_from_disk(messages, ids)
+            self._forget_other_turns(messages, ids)
             logits = _read_prompt(self.llm, ids)
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
@@ -89,8 +90,10 @@ class LlamaCppGenerator:
                 usage["prompt_tokens"] = sum(
                     len(self.llm.tokenize(m["content"].encode(), add_bos=False)) for m in messages
                 )
-            if self._disk is not None and not self._disk.settled:
-                self._start_from_disk(messages, self._prompt_ids(messages))
+            if self._template is not None:
+                ids = self._prompt_ids(messages)
+                self._start_from_disk(messages, ids)
+                self._forget_other_turns(messages, ids)
             chunks = self.llm.create_chat_completion(
                 messages=messages,
                 max_tokens=max_tokens,
@@ -102,6 +105,20 @@ class LlamaCppGenerator:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
+
+    def _forget_other_turns(self, messages: Messages, ids: list[int]) -> None:
+        """Keep of the context only the prompt's fixed part (the messages before its last),
+        unless it already holds most of the last message too (the answer after the yes/no
+        probe on the same sources). The few tokens another question's turn shares with this
+        one save nothing, but read inside another batch they move this prompt's numbers: the
+        same question's refusal probe came out 0.08 apart in log-odds after different
+        questions, so answers and gate decisions depended on the question asked before."""
+        held = shared_prefix(self.llm.input_ids[: self.llm.n_tokens].tolist(), ids)
+        if held <= 0 or len(messages) < 2:
+            return
+        fixed = len(self._prompt_ids(list(messages[:-1]), reply=False))
+        if held < fixed + (len(ids) - fixed) // 2:
+            self.llm.n_tokens = min(held, fixed)
 
     def _prompt_ids(self, messages: Messages, reply: bool = True) -> list[int]:
         template = self._template if reply else self._fixed_template
