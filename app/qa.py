@@ -94,6 +94,7 @@ class _Run:
     timings: dict[str, float]
     model: str
     history: list[Turn] = field(default_factory=list)
+    typed: str = ""  # the question as the user wrote it, before a follow-up's rewrite
     # no passage sentence scores the pruner's floor: abstain without generating, unless a
     # gate fitted for the generator decides (it weighs that best score itself)
     below_floor: bool = False
@@ -108,6 +109,11 @@ class _Run:
     def evidence(self) -> list[str]:
         """What the checker reads of each passage: its title and what the generator read."""
         return [titled(p.title, p.read_text) for p in self.passages]
+
+    def stated(self) -> list[str]:
+        """Everything an answer may take names from: the question (typed and rewritten), the
+        conversation and the sources; a name from elsewhere came from the prompt's examples."""
+        return [self.typed, self.question, *(t.content for t in self.history), *self.evidence()]
 
 
 def _doubtful(run: _Run, abstain_above: float | None, gate: AnswerabilityGate | None) -> bool:
@@ -256,7 +262,14 @@ class QA:
         passages, best, below_floor = self.pruned(asked, passages, timings)
         passages = fit_to_context(asked, passages, earlier, gen.context_tokens - gen.max_tokens)
         run = _Run(
-            asked, passages, timings, gen.model, history=earlier, below_floor=below_floor, best=best
+            asked,
+            passages,
+            timings,
+            gen.model,
+            history=earlier,
+            typed=question,
+            below_floor=below_floor,
+            best=best,
         )
 
         def pieces() -> Iterator[str]:
@@ -268,8 +281,7 @@ class QA:
         def finish(text: str) -> Answer:
             text = text.strip()
             abstained = is_abstention(text) or not text
-            said = [question, asked, *(t.content for t in earlier), *run.evidence()]
-            borrowed = [] if abstained else borrowed_names(text, said)
+            borrowed = [] if abstained else borrowed_names(text, run.stated())
             withdrawn = None
             if borrowed:
                 withdrawn = f"it named {', '.join(borrowed)} from the prompt's examples"
@@ -405,6 +417,9 @@ class QA:
     def _escalation_reason(self, run: _Run, text: str) -> str | None:
         if is_abstention(text) or not text:
             return "the small generator abstained"
+        borrowed = borrowed_names(text, run.stated())
+        if borrowed:
+            return f"the small generator named {', '.join(borrowed)} from the prompt's examples"
         verdicts = self._verdicts(run, text)
         unsupported = sum(1 for v in verdicts or [] if not v.supported)
         return f"the checker rejected {unsupported} sentence(s)" if unsupported else None

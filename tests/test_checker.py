@@ -10,6 +10,7 @@ from app.render import sources_text
 from generation.check import CheckerSettings, FactChecker, recite, split_sentences
 from generation.check_features import direction_mismatch
 from generation.numbers import list_markers, stated_numbers, unstated_numbers
+from generation.prompt import ABSTAIN
 from tests.conftest import FACTS, SMALL_GENERATOR
 
 EVIDENCE = FACTS["page.html"][1]
@@ -151,6 +152,25 @@ def test_cascade_hands_rejected_answers_to_the_large_generator(
     else:
         assert answer.escalated is None
     assert answer.text
+
+
+def test_an_answer_copied_from_the_worked_examples_is_withdrawn_and_escalated(
+    built_index: Path,
+) -> None:
+    """Asked the third worked example's question over sources that never name its people,
+    the 135M generator answers with the example's answer; the pruner's floor is off so that
+    it answers at all."""
+    question = "Who coached the Harbour City Owls in the 2011 season?"
+    alone = QA(Settings(index=built_index, context={"abstain_below": None})).ask(question)
+    assert alone.abstained and alone.text == ABSTAIN
+    assert alone.withdrawn == "it named Dana, Ruiz from the prompt's examples"
+    settings = Settings(
+        index=built_index,
+        context={"abstain_below": None},
+        large_generator={**SMALL_GENERATOR, "max_tokens": 48, "context_tokens": 2048},
+    )
+    answer = QA(settings).ask(question)
+    assert answer.escalated == "the small generator named Dana, Ruiz from the prompt's examples"
 
 
 def test_instructions_inside_documents_are_not_evidence() -> None:
