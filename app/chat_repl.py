@@ -41,5 +41,5 @@ def run_chat(qa: QA, read: Callable[[str], str], write: Callable[[str], None]) -
             write(f"error: {exc}\n")
             continue
         answer = stream.answer
-        write("\n\n" + sources_text(answer) + "\n")
+        write("\n\n" + sources_text(answer, stream.streamed) + "\n")
         turns = continued(turns, question, answer.text, qa.settings.conversation)

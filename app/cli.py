@@ -99,7 +99,7 @@ def ask(
     if as_json:
         typer.echo(json.dumps(answer_json(answer), indent=2))
     else:
-        typer.echo("\n\n" + sources_text(answer))
+        typer.echo("\n\n" + sources_text(answer, stream.streamed))
 
 
 @cli.command()

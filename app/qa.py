@@ -139,13 +139,15 @@ class AnswerStream:
         self._finish = finish
         self.answer: Answer | None = None
         self.standalone = standalone  # the rewritten question retrieval read, known at once
+        self.streamed = ""  # the text the reader saw, which the checker may cite anew
 
     def __iter__(self) -> Iterator[str]:
         text = []
         for piece in self._pieces:
             text.append(piece)
             yield piece
-        self.answer = self._finish("".join(text))
+        self.streamed = "".join(text)
+        self.answer = self._finish(self.streamed)
 
 
 class QA:

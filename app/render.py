@@ -21,8 +21,10 @@ from indexing.kernels import (
 from indexing.reader import IndexReader
 
 
-def sources_text(answer: Answer) -> str:
-    """Sources, then the checker's verdict on each sentence, then stage timings."""
+def sources_text(answer: Answer, streamed: str | None = None) -> str:
+    """Sources, then the checker's verdict on each sentence, then stage timings. `streamed`:
+    the text the terminal already shows, whose citations the checker may have moved since, so
+    the corrected answer comes first (a reader would otherwise look up a source not listed)."""
     if answer.abstained:
         if answer.withdrawn:
             return f"(withdrawn: {answer.withdrawn}, not from the sources)"
@@ -30,7 +32,10 @@ def sources_text(answer: Answer) -> str:
             unnamed = ", ".join(answer.missing)
             return f"(no answer in the index; the passages found never name: {unnamed})"
         return "(no answer in the index)"
-    lines = ["Sources:"] if answer.citations else ["(no sources cited)"]
+    lines = []
+    if streamed is not None and answer.text != streamed.strip():
+        lines.append(f"Citations corrected by the checker: {answer.text}\n")
+    lines.append("Sources:" if answer.citations else "(no sources cited)")
     for citation in answer.citations:
         p = citation.passage
         page = f", {page_label(p.pages)}" if p.pages else ""

@@ -109,6 +109,10 @@ def test_a_sentence_citing_the_wrong_passage_is_pointed_at_the_right_one(
     )
     assert [text[v.start : v.end] for v in verdicts] == [v.text for v in verdicts]
     assert [v.cited_supported for v in verdicts] == [True, True, False]
+    # the terminal already shows the streamed [3]: the corrected answer is printed after it
+    shown = Answer("When?", text, [], [], False, "m", 1, verdicts=verdicts)
+    assert sources_text(shown, answer).startswith(f"Citations corrected by the checker: {text}")
+    assert "corrected" not in sources_text(shown, text)
 
 
 def test_a_bare_phrase_cites_the_passage_that_writes_it(checker: FactChecker) -> None:
