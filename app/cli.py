@@ -90,7 +90,7 @@ def ask(
     from app.qa import QA
     from app.render import answer_json, sources_text
 
-    qa = QA(load_settings(index))
+    qa = QA(load_settings(index), preload_generator=True)
     stream = qa.ask_stream(question, top_n=top_n)
     for piece in stream:
         if not as_json:
@@ -111,7 +111,7 @@ def chat(index: IndexOption = None) -> None:
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - line editing and ↑ history for input(), where available
 
-    qa = QA(load_settings(index))
+    qa = QA(load_settings(index), preload_generator=True)
     qa.warm_up()
     run_chat(qa, input, lambda text: typer.echo(text, nl=False))
 

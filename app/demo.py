@@ -22,8 +22,8 @@ def run_demo(settings: Settings, question: str) -> None:
         typer.echo(f"building the demo index from {DEMO_CORPUS} ...")
         typer.echo(run_index(settings, [DEMO_CORPUS]))
     typer.echo(f"\nQ: {question}\nA: ", nl=False)
-    stream = QA(settings).ask_stream(question)
+    stream = QA(settings, preload_generator=True).ask_stream(question)
     for piece in stream:
         typer.echo(piece, nl=False)
-    typer.echo("\n\n" + sources_text(stream.answer))
+    typer.echo("\n\n" + sources_text(stream.answer, stream.streamed))
     typer.echo(f'\nAsk your own: minigiant ask "..." --index {DEMO_INDEX}')

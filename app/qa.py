@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,19 +154,31 @@ class AnswerStream:
 class QA:
     """Open once, ask many times; safe to share between threads."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, preload_generator: bool = False):
+        """`preload_generator`: load the generator in a thread while the small models load
+        (a one-question process, as `minigiant ask`, then waits for neither in turn)."""
         self.settings = settings
         self.reader = self._open_reader()
         self.reader.check_embedder(settings.embedder.model)
+        self._generator: Generator | None = None
+        self._large_generator: Generator | None = None
+        self._condenser: Condenser | None = None
+        self._reload_lock = threading.Lock()
+        if preload_generator:
+            with ThreadPoolExecutor(1, thread_name_prefix="generator-load") as pool:
+                loading = pool.submit(make_generator, settings.generator)
+                self._init_small_models()
+            self._generator = loading.result()
+        else:
+            self._init_small_models()
+
+    def _init_small_models(self) -> None:
+        settings = self.settings
         self.embedder = Embedder.from_settings(settings.embedder)
         reranker = load_reranker(settings.retrieval, settings.embedder.device)
         self.retriever = HybridRetriever(self.reader, self.embedder, settings.retrieval, reranker)
-        self._generator: Generator | None = None
-        self._large_generator: Generator | None = None
         self.checker = FactChecker(settings.checker) if settings.checker.model else None
         self._sentence_scorer = sentence_scorer(reranker, self.embedder)
-        self._condenser: Condenser | None = None
-        self._reload_lock = threading.Lock()
 
     @classmethod
     def open(cls, index: str | Path | None = None, settings: Settings | None = None) -> QA:

@@ -75,7 +75,8 @@ def resolve_model(name: str, setting: str) -> str:
 
 
 _cache: dict[tuple[str, ...], object] = {}
-_lock = threading.Lock()
+_lock = threading.Lock()  # guards the two dicts
+_loading: dict[tuple[str, ...], threading.Lock] = {}  # one lock per model being loaded
 
 
 def load_once(key: tuple[str, ...], setting: str, loader: Callable[[], T]) -> T:
@@ -84,11 +85,17 @@ def load_once(key: tuple[str, ...], setting: str, loader: Callable[[], T]) -> T:
     `key` is (kind, path, anything else that changes the loaded object).
 
     Loading errors become a ModelNotFoundError naming `setting`, since offline machines fail
-    here when a Hugging Face id is not in the local cache.
+    here when a Hugging Face id is not in the local cache. Two threads asking for one model
+    load it once; different models load side by side (the generator beside the small ones).
     """
     with _lock:
         if key in _cache:
             return _cache[key]  # type: ignore[return-value]
+        loading = _loading.setdefault(key, threading.Lock())
+    with loading:
+        with _lock:
+            if key in _cache:
+                return _cache[key]  # type: ignore[return-value]
         try:
             model = loader()
         except ModelNotFoundError:
@@ -100,7 +107,8 @@ def load_once(key: tuple[str, ...], setting: str, loader: Callable[[], T]) -> T:
                 f"reachable from this machine"
             ) from exc
         log.info("loaded %s for %s", key[1], setting)
-        _cache[key] = model
+        with _lock:
+            _cache[key] = model
         return model
 
 

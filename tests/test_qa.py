@@ -1,11 +1,15 @@
 """The whole path through the Python API with the real packaged LLM."""
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from app import QA, Settings
 from indexing.errors import IndexStateError, MinigiantError, ModelNotFoundError
+from indexing.models import load_once
 from tests.conftest import FACTS
 
 
@@ -112,3 +116,38 @@ def test_passages_are_cut_to_the_generator_context(built_index: Path) -> None:
     settings = Settings(index=built_index, generator={"context_tokens": 1024, "max_tokens": 64})
     answer = QA(settings).ask(FACTS["notes.txt"][2], top_n=7)
     assert 1 <= len(answer.passages) < 7
+
+
+def test_models_load_side_by_side_and_each_once() -> None:
+    """Two loads of different models run at once (each waits here for the other to start,
+    which one lock for all loads would never let happen); two of one model load it once."""
+    started = threading.Barrier(2, timeout=10)
+    calls: list[str] = []
+
+    def loader(name: str) -> Callable[[], str]:
+        def load() -> str:
+            calls.append(name)
+            started.wait()
+            return name
+
+        return load
+
+    keys = [("test-side-by-side", "a"), ("test-side-by-side", "b")]
+    with ThreadPoolExecutor(2) as pool:
+        loaded = list(pool.map(lambda key: load_once(key, "test", loader(key[1])), keys))
+    assert loaded == ["a", "b"] and sorted(calls) == ["a", "b"]
+    assert load_once(keys[0], "test", loader("again")) == "a" and len(calls) == 2
+
+
+def test_a_one_question_process_loads_the_generator_with_the_small_models(
+    built_index: Path,
+) -> None:
+    qa = QA(Settings(index=built_index), preload_generator=True)
+    assert qa._generator is not None
+    answer = qa.ask(FACTS["page.html"][2])
+    assert answer.text and answer.timings["first_token"] < answer.timings["total"]
+    with pytest.raises(ModelNotFoundError, match="generator.model"):
+        QA(
+            Settings(index=built_index, generator={"model": "/nowhere/model.gguf"}),
+            preload_generator=True,
+        )
