@@ -13,6 +13,7 @@ from pathlib import Path
 from app.settings import Settings
 from generation.answerability import (
     AnswerabilityGate,
+    best_dense,
     load_gate,
     missing_words,
     question_coverage,
@@ -74,6 +75,7 @@ class Answer:
     # words the sources it read name: with doubt and refusal, what the answerability gate weighs
     best: float | None = None
     coverage: float | None = None
+    dense: float | None = None  # the best question-passage cosine retrieval found
     # the question as retrieval read it, when the conversation before it changed it
     standalone: str | None = None
     history_turns: int = 0  # earlier messages of the conversation the generator saw
@@ -101,6 +103,7 @@ class _Run:
     below_floor: bool = False
     best: float | None = None  # the pruner's best sentence score (reranker scale), if it ran
     coverage: float | None = None  # the question's words the pruned passages name, if gated
+    dense: float = 0.0  # the best question-passage cosine of dense search (answerability.py)
     escalated: str | None = None
     verdicts: dict[str, list[SentenceVerdict]] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
@@ -123,7 +126,7 @@ def _doubtful(run: _Run, abstain_above: float | None, gate: AnswerabilityGate | 
         return True
     if gate is None or run.best is None or run.coverage is None:
         return False
-    return not gate.answers(run.best, run.doubt, run.refusal or 0.0, run.coverage)
+    return not gate.answers(run.best, run.doubt, run.refusal or 0.0, run.coverage, run.dense)
 
 
 class AnswerStream:
@@ -273,7 +276,7 @@ class QA:
         earlier = recent(turns, self.settings.conversation)
         retriever = self.retriever  # one version for the whole question, even across reload()
         passages = retriever.retrieve(asked, top_n=top_n, rerank=rerank, timings=timings)
-        retrieved = len(passages)
+        retrieved, dense = len(passages), best_dense(passages)
         passages, best, below_floor = self.pruned(asked, passages, timings)
         passages = fit_to_context(asked, passages, earlier, gen.context_tokens - gen.max_tokens)
         run = _Run(
@@ -283,6 +286,7 @@ class QA:
             gen.model,
             history=earlier,
             typed=question,
+            dense=dense,
             below_floor=below_floor,
             best=best,
         )
@@ -324,6 +328,7 @@ class QA:
                 refusal=run.refusal,
                 best=run.best,
                 coverage=run.coverage,
+                dense=run.dense,
                 standalone=standalone,
                 history_turns=len(earlier),
                 missing=missing_words(asked, [p.text for p in passages])
@@ -423,7 +428,7 @@ class QA:
         reranker = self.retriever.reranker
         fitted = (
             gate is not None
-            and gate.fits(settings.model)
+            and gate.fits(settings.model, self.settings.embedder.model)
             and reranker is not None
             and reranker.name == gate.reranker
         )

@@ -8,9 +8,13 @@ question asks about is often what an unanswering passage never names), the gener
 doubt (its probability of opening with the abstention, read from the prompt it is about to
 answer) and its refusal (the log-odds of "No" over "Yes" when the same prompt asks outright
 whether the sources state the answer: a few tokens more to read, since the answer's prompt
-reuses the rest). A logistic model over them, fitted by `minigiant train answerability` for
-one generator, separates them better than any alone. The doubt and the refusal are that
-generator's own, so the gate applies only to the generator it was fitted for.
+reuses the rest). A fifth costs nothing: the best cosine between the question and a retrieved
+passage in the embedder's space (a question the index does not answer matches no chunk as
+closely: on the 500 CLAPNQ dev questions the gate is fitted on it alone separates the cases at
+ROC AUC 0.85, better than any other signal, and it lifts the gate's from 0.86 to 0.89). A
+logistic model over them, fitted by `minigiant train answerability` for one generator,
+separates them better than any alone. The doubt and the refusal are that generator's own and
+the cosine is that embedder's, so the gate applies only to the models it was fitted with.
 """
 
 from __future__ import annotations
@@ -82,6 +86,12 @@ def missing_words(question: str, texts: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(w for w in words if prefix_terms(w) & missing))
 
 
+def best_dense(passages: Sequence[Passage]) -> float:
+    """The best question-passage cosine of dense search among the retrieved passages (0.0
+    where none came from it: no close match)."""
+    return max((p.scores["dense"] for p in passages if "dense" in p.scores), default=0.0)
+
+
 def _named(texts: Sequence[str]) -> set[str]:
     return set().union(*(prefix_terms(t) for t in texts)) if texts else set()
 
@@ -89,9 +99,9 @@ def _named(texts: Sequence[str]) -> set[str]:
 @dataclass(frozen=True)
 class AnswerabilityGate:
     """P(answerable) = sigmoid(bias + w_doubt * logit(doubt) + w_best * best + w_refusal *
-    refusal + w_coverage * coverage); abstain below `threshold`, chosen so that a set share of
-    answerable training questions is answered. A gate with w_refusal 0 needs no refusal probe;
-    gates fitted before a signal existed weigh it 0."""
+    refusal + w_coverage * coverage + w_dense * dense); abstain below `threshold`, chosen so
+    that a set share of answerable training questions is answered. A gate with w_refusal 0
+    needs no refusal probe; gates fitted before a signal existed weigh it 0."""
 
     generator: str  # the generator model whose doubt it was fitted on
     reranker: str  # the reranker whose sentence scores it was fitted on
@@ -102,22 +112,36 @@ class AnswerabilityGate:
     w_refusal: float = 0.0
     w_coverage: float = 0.0
     prompt: str = ""  # prompt.prompt_fingerprint() when it was fitted ("": not recorded)
+    w_dense: float = 0.0
+    embedder: str = ""  # the embedder whose cosines it was fitted on ("": weighs none)
 
     def probability(
-        self, best: float, doubt: float, refusal: float = 0.0, coverage: float = 1.0
+        self,
+        best: float,
+        doubt: float,
+        refusal: float = 0.0,
+        coverage: float = 1.0,
+        dense: float = 0.0,
     ) -> float:
         z = self.bias + self.w_doubt * logit(doubt) + self.w_best * best
-        z += self.w_refusal * refusal + self.w_coverage * coverage
+        z += self.w_refusal * refusal + self.w_coverage * coverage + self.w_dense * dense
         return 1.0 / (1.0 + math.exp(-z))
 
     def answers(
-        self, best: float, doubt: float, refusal: float = 0.0, coverage: float = 1.0
+        self,
+        best: float,
+        doubt: float,
+        refusal: float = 0.0,
+        coverage: float = 1.0,
+        dense: float = 0.0,
     ) -> bool:
-        return self.probability(best, doubt, refusal, coverage) >= self.threshold
+        return self.probability(best, doubt, refusal, coverage, dense) >= self.threshold
 
-    def fits(self, generator_model: str) -> bool:
-        """Whether the doubt it reads comes from the generator it was fitted for."""
-        return Path(generator_model).name == Path(self.generator).name
+    def fits(self, generator_model: str, embedder_model: str) -> bool:
+        """Whether the doubt it reads comes from the generator it was fitted for, and the
+        cosine it weighs from the embedder."""
+        same_embedder = not self.w_dense or self.embedder == embedder_model
+        return Path(generator_model).name == Path(self.generator).name and same_embedder
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app import QA
+from app import QA, Settings
 from app.render import sources_text
 from generation.answerability import (
     AnswerabilityGate,
@@ -22,7 +22,8 @@ from tests.conftest import FACTS
 def test_the_shipped_gate_trusts_a_sure_generator_over_a_doubtful_one() -> None:
     gate = load_gate("minigiant-answerability")
     assert gate is not None
-    assert gate.fits(GeneratorSettings().model) and gate.reranker == "minigiant-reranker"
+    embedder = Settings().embedder.model
+    assert gate.fits(GeneratorSettings().model, embedder) and gate.reranker == "minigiant-reranker"
     # the doubt and refusal it weighs are read under the prompt: changing the instructions or
     # the worked examples needs the gate refitted (`minigiant train answerability`)
     assert gate.prompt == prompt_fingerprint()
@@ -35,6 +36,12 @@ def test_the_shipped_gate_trusts_a_sure_generator_over_a_doubtful_one() -> None:
     assert gate.w_coverage > 0 and gate.probability(0.9, 0.3, 0.0, 1.0) > gate.probability(
         0.9, 0.3, 0.0, 0.5
     )
+    # a passage closer to the question in the embedder's space makes an answer likelier; the
+    # cosine is that embedder's, so the gate fits no other
+    assert gate.w_dense > 0 and gate.probability(0.9, 0.3, 0.0, 1.0, 0.7) > gate.probability(
+        0.9, 0.3, 0.0, 1.0, 0.4
+    )
+    assert not gate.fits(GeneratorSettings().model, "intfloat/e5-small-v2")
 
 
 def test_coverage_counts_the_question_words_the_sources_name() -> None:
@@ -61,15 +68,19 @@ def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(
     assert loaded == gate
     # fitted under another prompt than today's: said when it loads
     assert "fitted under another prompt" in caplog.text and str(tmp_path / "gate") in caplog.text
-    assert loaded.fits("/elsewhere/qwen.gguf") and not loaded.fits("SmolLM2.gguf")
+    embedder = "all-MiniLM-L6-v2"
+    assert loaded.fits("/elsewhere/qwen.gguf", embedder)
+    assert not loaded.fits("SmolLM2.gguf", embedder)
     assert load_gate(None) is None and load_gate("") is None
-    # a gate fitted before the refusal probe and coverage existed still loads, weighing them 0
+    # a gate fitted before the refusal probe, coverage and the cosine existed still loads,
+    # weighing them 0, and fits any embedder
     spec = json.loads((tmp_path / "gate" / "minigiant.json").read_text())
-    del spec["w_refusal"], spec["w_coverage"], spec["prompt"]
+    del spec["w_refusal"], spec["w_coverage"], spec["prompt"], spec["w_dense"], spec["embedder"]
     (tmp_path / "older").mkdir()
     (tmp_path / "older" / "minigiant.json").write_text(json.dumps(spec))
     older = load_gate(str(tmp_path / "older"))
     assert older.w_refusal == 0.0 and older.w_coverage == 0.0 and older.prompt == ""
+    assert older.w_dense == 0.0 and older.fits("qwen.gguf", "any-embedder")
 
 
 @pytest.mark.slow
@@ -83,6 +94,7 @@ def test_the_default_generator_abstains_when_only_a_related_passage_exists(
     assert unanswered.doubt is not None and unanswered.refusal is not None
     # the gate's other two signals come back too, so a refitted gate can be judged offline
     assert unanswered.best is not None and 0.0 <= unanswered.coverage < 1.0
+    assert 0.0 < unanswered.dense < 1.0
     assert "close" in unanswered.missing and "Kestrel" not in unanswered.missing
     assert "the passages found never name: " in sources_text(unanswered)
     answered = qa.ask(FACTS["report.pdf"][2])

@@ -83,6 +83,7 @@ class QAEval:
             "refusal": answer.refusal,
             "best": answer.best,
             "coverage": answer.coverage,
+            "dense": answer.dense,
             "stages": {
                 k: v for k, v in answer.timings.items() if k not in ("total", "first_token")
             },
