@@ -4,6 +4,7 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app import QA, Settings
@@ -107,3 +108,23 @@ def test_the_default_generator_abstains_when_only_a_related_passage_exists(
     monkeypatch.setenv("MINIGIANT_GENERATOR__ANSWERABILITY", "")
     ungated = QA.open(built_index).ask(FACTS["report.pdf"][2])
     assert ungated.abstained and ungated.doubt is None and ungated.best is not None
+
+
+def test_the_fitted_gate_answers_the_set_share_of_answerable_questions() -> None:
+    """Fitted on signals where answerable questions sit closer to their passages, with SQuAD's
+    all-answerable rows beside CLAPNQ's: the threshold answers 90% of the answerable CLAPNQ
+    ones, and the gate records the models and prompt the signals came from."""
+    from app.train.answerability import ANSWERED_SHARE, FEATURES, fit_gate
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([1, 0], 200)
+    x = rng.normal(size=(400, len(FEATURES)))
+    x[:, list(FEATURES).index("dense")] += 1.5 * y
+    squad = rng.normal(size=(100, len(FEATURES))) + 0.5
+    settings = Settings()
+    gate, scores = fit_gate(x, y, squad, settings)
+    answered = [gate.answers(r[1], 1 / (1 + np.exp(-r[0])), r[2], r[3], r[4]) for r in x[y == 1]]
+    assert abs(np.mean(answered) - ANSWERED_SHARE) <= 0.01
+    assert gate.w_dense > 0 and scores["cv_roc_auc_dense_alone"] > 0.8
+    assert 0.0 <= scores["cv_unanswerable_stopped"] <= 1.0 and scores["cv_squad_answered"] > 0.0
+    assert gate.embedder == settings.embedder.model and gate.prompt == prompt_fingerprint()
