@@ -127,15 +127,9 @@ class AnswerabilityGate:
         z += self.w_refusal * refusal + self.w_coverage * coverage + self.w_dense * dense
         return 1.0 / (1.0 + math.exp(-z))
 
-    def answers(
-        self,
-        best: float,
-        doubt: float,
-        refusal: float = 0.0,
-        coverage: float = 1.0,
-        dense: float = 0.0,
-    ) -> bool:
-        return self.probability(best, doubt, refusal, coverage, dense) >= self.threshold
+    def answers(self, *signals: float) -> bool:
+        """Whether the question is answered, given probability()'s signals."""
+        return self.probability(*signals) >= self.threshold
 
     def fits(self, generator_model: str, embedder_model: str) -> bool:
         """Whether the doubt it reads comes from the generator it was fitted for, and the

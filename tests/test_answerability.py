@@ -28,8 +28,8 @@ def test_the_shipped_gate_trusts_a_sure_generator_over_a_doubtful_one() -> None:
     # the doubt and refusal it weighs are read under the prompt: changing the instructions or
     # the worked examples needs the gate refitted (`minigiant train answerability`)
     assert gate.prompt == prompt_fingerprint()
-    assert gate.answers(best=0.95, doubt=0.01, refusal=-3.0)
-    assert not gate.answers(best=0.75, doubt=0.9, refusal=3.0)
+    assert gate.answers(0.95, 0.01, -3.0)  # best sentence, doubt, refusal
+    assert not gate.answers(0.75, 0.9, 3.0)
     # more doubt or refusal never makes an answer likelier, a better sentence never less likely
     assert gate.probability(0.9, 0.1) > gate.probability(0.9, 0.5) > gate.probability(0.9, 0.9)
     assert gate.probability(0.95, 0.3) > gate.probability(0.8, 0.3)
