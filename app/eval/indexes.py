@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.eval.datasets import REPO_ROOT
+from app.eval.datasets import REPO_ROOT, QASet
 from app.settings import Settings
 from indexing.builder import IndexBuilder
 from indexing.embedding import Embedder
@@ -52,3 +52,10 @@ def write_corpus(name: str, passages: Sequence[dict[str, str]]) -> Path:
         tmp.write_text(text)
         os.replace(tmp, path)
     return path
+
+
+def qa_set_index(qa_set: QASet, settings: Settings) -> Path:
+    """The index of a QA set's passages (its own corpus file, or one written from them), the
+    one `eval qa` and `train answerability` both read."""
+    corpus = qa_set.corpus or write_corpus(qa_set.name, qa_set.passages)
+    return ensure_index(corpus.parent.name.removesuffix("-corpus"), [corpus], settings)

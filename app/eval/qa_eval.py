@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from app.eval.datasets import QAItem, QASet, doc_id_of, sample
-from app.eval.indexes import ensure_index, write_corpus
+from app.eval.indexes import qa_set_index
 from app.eval.metrics import contains_answer, exact_match, token_f1
 from app.qa import QA, Answer
 from app.settings import Settings
@@ -38,8 +38,7 @@ class QAEval:
     seed: int = 0
 
     def run(self) -> dict[str, object]:
-        corpus = self.qa_set.corpus or write_corpus(self.qa_set.name, self.qa_set.passages)
-        root = ensure_index(corpus.parent.name.removesuffix("-corpus"), [corpus], self.settings)
+        root = qa_set_index(self.qa_set, self.settings)
         qa = QA(self.settings.model_copy(update={"index": root}))
         qa.warm_up()  # latencies are a warm server's, as `serve` gives them
         items = sample(self.qa_set.items, self.limit, self.seed)

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from app.eval.datasets import QASet, data_root, load_clapnq, load_squad, sample
-from app.eval.indexes import ensure_index, write_corpus
+from app.eval.indexes import qa_set_index
 from app.qa import QA
 from app.settings import Settings
 from app.train.trainer import TrainConfig, TrainLog, write_card
@@ -114,9 +114,7 @@ def _outside(items: list, eval_sample: int) -> list:
 
 def _signals(qa_set: QASet, items: list, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """The gate's signals for `items` of `qa_set`, over the eval's index of its passages."""
-    corpus = write_corpus(qa_set.name, qa_set.passages)
-    root = ensure_index(corpus.parent.name.removesuffix("-corpus"), [corpus], settings)
-    qa = QA(settings.model_copy(update={"index": root}))
+    qa = QA(settings.model_copy(update={"index": qa_set_index(qa_set, settings)}))
     qa.warm_up()
     rows, labels = [], []
     for item in tqdm(items, desc=f"answerability signals, {qa_set.name}", unit="question"):
