@@ -114,10 +114,13 @@ class _Run:
         """What the checker reads of each passage: its title and what the generator read."""
         return [titled(p.title, p.read_text) for p in self.passages]
 
-    def stated(self) -> list[str]:
-        """Everything an answer may take names from: the question (typed and rewritten), the
-        conversation and the sources; a name from elsewhere came from the prompt's examples."""
-        return [self.typed, self.question, *(t.content for t in self.history), *self.evidence()]
+    def borrowed(self, text: str) -> str | None:
+        """Why `text` comes from the prompt's worked examples ("named X, Y from the prompt's
+        examples": two or more of their names that neither the question, typed and rewritten,
+        the conversation nor the sources state), or None."""
+        stated = [self.typed, self.question, *(t.content for t in self.history), *self.evidence()]
+        names = borrowed_names(text, stated)
+        return f"named {', '.join(names)} from the prompt's examples" if names else None
 
 
 def _doubtful(run: _Run, abstain_above: float | None, gate: AnswerabilityGate | None) -> bool:
@@ -300,10 +303,10 @@ class QA:
         def finish(text: str) -> Answer:
             text = text.strip()
             abstained = is_abstention(text) or not text
-            borrowed = [] if abstained else borrowed_names(text, run.stated())
+            borrowed = None if abstained else run.borrowed(text)
             withdrawn = None
             if borrowed:
-                withdrawn = f"it named {', '.join(borrowed)} from the prompt's examples"
+                withdrawn = f"it {borrowed}"
                 text, abstained = ABSTAIN, True
             verdicts = None if abstained else self._verdicts(run, text)
             above = self.settings.checker.recite_above
@@ -437,9 +440,9 @@ class QA:
     def _escalation_reason(self, run: _Run, text: str) -> str | None:
         if is_abstention(text) or not text:
             return "the small generator abstained"
-        borrowed = borrowed_names(text, run.stated())
+        borrowed = run.borrowed(text)
         if borrowed:
-            return f"the small generator named {', '.join(borrowed)} from the prompt's examples"
+            return f"the small generator {borrowed}"
         verdicts = self._verdicts(run, text)
         unsupported = sum(1 for v in verdicts or [] if not v.supported)
         return f"the checker rejected {unsupported} sentence(s)" if unsupported else None
