@@ -80,8 +80,11 @@ def kernels_info(settings: Settings) -> str:
     engine = resolved_engine(gen)
     precision = best_precision(device, gen.dtype) if engine == "transformers" else "GGUF weights"
     if engine == "llama_cpp":
+        from generation.engines.llama_cpp_engine import build_features
+
         decoding, reading = llama_threads(gen.threads)
         precision += f", {decoding} threads decoding, {reading} reading"
+        precision += f"; llama.cpp built for {', '.join(build_features())}"
     emb = settings.embedder
     checker = settings.checker
     lines = [

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from indexing.kernels import cpu_flags
 from tests.conftest import FACTS
 
 
@@ -46,6 +47,8 @@ def test_index_ask_info(private_corpus: tuple[Path, Path]) -> None:
     assert "chunks:" in info.stdout and "flat FAISS index" in info.stdout
     assert "all-MiniLM-L6-v2" in info.stdout
     assert "generator: SmolLM2-135M-Instruct-Q4_1.gguf via llama_cpp" in info.stdout
+    built = info.stdout.split("llama.cpp built for ", 1)[1].splitlines()[0].rstrip(")")
+    assert "AVX2" in built.split(", ") or "avx2" not in cpu_flags()
     assert "embedder:  all-MiniLM-L6-v2 (" in info.stdout
     assert "reranker:  minigiant-reranker (" in info.stdout
 

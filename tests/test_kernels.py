@@ -1,5 +1,7 @@
 """The one kernel rule, and what it changes in the small models' output."""
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +132,21 @@ def test_decoding_threads_count_physical_cores_this_process_may_use() -> None:
     assert 1 <= math_threads() <= len(usable_cpus())
     assert llama_threads(None) == (math_threads(), len(usable_cpus()))
     assert llama_threads(3) == (3, 3)  # generator.threads sets both
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_llama_cpp_is_built_for_the_instruction_sets_this_cpu_has() -> None:
+    root = Path(__file__).resolve().parents[1]
+    args = subprocess.run(
+        ["make", "-s", "llama-cmake-args"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    flags = cpu_flags()
+    avx512 = {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"}
+    assert {"-DGGML_NATIVE=OFF", "-DGGML_AVX2=ON"} <= set(args)
+    assert ("-DGGML_AVX512=ON" in args) == (avx512 <= flags)
+    assert ("-DGGML_AVX512_VNNI=ON" in args) == (avx512 | {"avx512_vnni"} <= flags)
+    assert ("-DGGML_AVX512_BF16=ON" in args) == (avx512 | {"avx512_bf16"} <= flags)
+    assert not [a for a in args if "AMX" in a]  # crashed on a virtual machine with AMX
 
 
 def test_the_checker_in_int8_is_quantised_and_judges_as_in_fp32() -> None:

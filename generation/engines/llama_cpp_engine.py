@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,6 +30,7 @@ class LlamaCppGenerator:
         path = resolve_model(settings.model, setting)
 
         decoding, reading = llama_threads(settings.threads)
+        log.info("llama.cpp build: %s", ", ".join(build_features()))
 
         def load() -> Llama:
             llm = Llama(
@@ -50,7 +53,7 @@ class LlamaCppGenerator:
         self._disk = (
             PrefixStore(
                 model_cache() / "prompts",
-                store_key(path, "llama_cpp", llama_cpp.__version__),
+                store_key(path, "llama_cpp", llama_cpp.__version__, *build_features()),
                 ".llama-state",
             )
             if settings.disk_prompt_cache and self._template is not None
@@ -143,6 +146,15 @@ class LlamaCppGenerator:
     def _write_state(self, fixed: list[int]) -> None:
         _read_prompt(self.llm, fixed)  # the context now holds exactly the fixed part
         self._disk.write(fixed, lambda path: _save_state(self.llm, path, fixed))
+
+
+@functools.cache
+def build_features() -> list[str]:
+    """What the installed llama.cpp was compiled for ("AVX2", "AVX512_VNNI"...): the
+    Makefile builds it for this CPU's instruction sets, a wheel from elsewhere may lack them."""
+    import llama_cpp
+
+    return re.findall(r"(\w+) = 1", llama_cpp.llama_print_system_info().decode())
 
 
 def _chat_template(llm, reply: bool):
