@@ -4,10 +4,13 @@ Engines: llama_cpp (in process), transformers (the same GGUF dequantised once, i
 precision indexing/kernels.py picks here; with and without prompt-lookup drafts; needs
 `pip install gguf accelerate`), and openai (our LangChain client against llama-cpp-python's
 OpenAI-compatible server, started here on 127.0.0.1). All get the same prompts: real SciFact
-claims with five abstracts each, as `QA` would build them unpruned. Tokens are counted with one
-tokenizer.
+claims with five abstracts each, as `QA` would build them unpruned, or cut to their first
+`--passage-words` words (30 words x 5 is about the app's pruned 150 tokens). The first prompt
+warms each engine up, so the instructions and worked examples every prompt shares are read
+from its cache, as in the app. Tokens are counted with one tokenizer.
 
     python bench/generator_engines.py --runs 3 --max-tokens 96 [--model GGUF]
+    python bench/generator_engines.py --runs 5 --passage-words 30 --engines llama_cpp transformers
 """
 
 from __future__ import annotations
@@ -46,11 +49,18 @@ def run_engine(settings: GeneratorSettings, prompts: list, max_tokens: int, coun
     return sorted(first)[len(first) // 2], sorted(rates)[len(rates) // 2]
 
 
+ENGINES = ["llama_cpp", "transformers", "transformers-no-lookup", "openai"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=96)
     parser.add_argument("--model", default=GeneratorSettings().model, help="a GGUF model")
+    parser.add_argument("--passage-words", type=int, help="cut each abstract to this many words")
+    parser.add_argument(
+        "--engines", nargs="+", choices=ENGINES, default=ENGINES, help="the engines to time"
+    )
     args = parser.parse_args()
     setup_logging()
     from llama_cpp import Llama
@@ -66,7 +76,15 @@ def main() -> None:
         build_messages(
             data.queries[qids[run]],
             [
-                Passage(i, f"corpus.jsonl#{d['_id']}", "corpus.jsonl", d["title"], d["text"], 0, 0)
+                Passage(
+                    i,
+                    f"corpus.jsonl#{d['_id']}",
+                    "corpus.jsonl",
+                    d["title"],
+                    " ".join(d["text"].split()[: args.passage_words]),
+                    0,
+                    0,
+                )
                 for i, d in enumerate(docs[5 * run : 5 * run + 5])
             ],
         )
@@ -74,20 +92,27 @@ def main() -> None:
     ]
     precision = best_precision("cpu")
     engines = {
-        "llama_cpp": GeneratorSettings(engine="llama_cpp", model=model),
-        f"transformers ({precision}, prompt lookup)": GeneratorSettings(
-            engine="transformers", model=model, device="cpu"
+        "llama_cpp": ("llama_cpp", GeneratorSettings(engine="llama_cpp", model=model)),
+        f"transformers ({precision}, prompt lookup)": (
+            "transformers",
+            GeneratorSettings(engine="transformers", model=model, device="cpu"),
         ),
-        f"transformers ({precision}, no lookup)": GeneratorSettings(
-            engine="transformers", model=model, device="cpu", prompt_lookup_tokens=0
+        f"transformers ({precision}, no lookup)": (
+            "transformers-no-lookup",
+            GeneratorSettings(
+                engine="transformers", model=model, device="cpu", prompt_lookup_tokens=0
+            ),
         ),
-        "openai -> llama_cpp.server (loopback)": GeneratorSettings(
-            engine="openai", model=model, base_url="set when the server starts"
+        "openai -> llama_cpp.server (loopback)": (
+            "openai",
+            GeneratorSettings(engine="openai", model=model, base_url="set when the server starts"),
         ),
     }
     rows, results = [], {}
     with contextlib.ExitStack() as servers:
-        for name, settings in engines.items():
+        for name, (kind, settings) in engines.items():
+            if kind not in args.engines:
+                continue
             if settings.engine == "openai":
                 base = servers.enter_context(llama_server(path))
                 settings = settings.model_copy(update={"base_url": base})
@@ -106,7 +131,8 @@ def main() -> None:
                 ratios[f"{name} TTFT / llama_cpp TTFT"] = ttft / base[0]
                 ratios[f"llama_cpp tok/s / {name} tok/s"] = base[1] / rate
     print_result(
-        f"Generators, {model}, prompt = 1 claim + 5 abstracts, "
+        f"Generators, {model}, prompt = 1 claim + 5 abstracts"
+        f"{f' (first {args.passage_words} words)' if args.passage_words else ''}, "
         f"{args.max_tokens} new tokens, median of {args.runs}",
         rows,
         ratios,
