@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.eval.datasets import BeirDataset, data_root, is_dev
+from app.eval.datasets import MTRAG_FILE, BeirDataset, data_root, is_dev
 from indexing.index_dir import IndexDir
 from indexing.store import ChunkStore
 from retrieval.hybrid import RetrievalOptions
@@ -163,6 +163,30 @@ def test_qa_eval_on_squad_slice(workspace: Path) -> None:
     assert summary["exact_match"] <= summary["answer_contains_gold"] <= 1.0
     # three paragraphs, each question's own among them: retrieval of the gold passage is easy
     assert summary["gold_retrieved"] == 1.0
+
+
+def test_conversation_eval_scores_recall_and_answers_with_the_gates_signals(
+    workspace: Path,
+) -> None:
+    folder = workspace / "mtrag"
+    folder.mkdir()
+    tasks = (DATA / "mtrag" / MTRAG_FILE).read_text().splitlines()[:8]
+    (folder / MTRAG_FILE).write_text("\n".join(tasks) + "\n")
+    out = workspace / "conversation"
+    args = ["--limit", "4", "--rewrite", "off", "--answers", "--out", str(out)]
+    output = invoke("conversation", "--dataset", str(folder), *args)
+    report = json.loads((out / "mtrag.json").read_text())
+    assert report["turns"] == 4 and "answered_answerable" in output
+    recall = report["retrieval"]["off"]["recall@5"]
+    assert 0.0 <= min(recall.values()) <= max(recall.values()) <= 1.0
+    # the last question alone, then the default way of reading the conversation
+    assert list(report["answers"]) == ["off", "auto"]
+    for answers in report["answers"].values():
+        assert answers["records"]
+        for record in answers["records"]:
+            # what the gate weighed, so another gate's decisions can be read off the run
+            assert {"doubt", "refusal", "best", "coverage", "dense"} <= set(record)
+            assert record["abstained"] or isinstance(record["best"], float)
 
 
 def test_factuality_eval(workspace: Path, untrained_cross_encoder: Path) -> None:

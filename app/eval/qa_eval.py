@@ -78,11 +78,7 @@ class QAEval:
             "escalated": answer.escalated,
             "answerable": item.answerable,
             "prompt_tokens": answer.usage.get("prompt_tokens"),
-            "doubt": answer.doubt,
-            "refusal": answer.refusal,
-            "best": answer.best,
-            "coverage": answer.coverage,
-            "dense": answer.dense,
+            **gate_signals(answer),
             "stages": {
                 k: v for k, v in answer.timings.items() if k not in ("total", "first_token")
             },
@@ -125,6 +121,18 @@ class QAEval:
                 "citations": len(answer.citations),
             }
         return record
+
+
+def gate_signals(answer: Answer) -> dict[str, float | None]:
+    """What the answerability gate weighed, so that another gate's decisions can be read off
+    a run (None: not read, as when the pruner's floor stopped the question first)."""
+    return {
+        "doubt": answer.doubt,
+        "refusal": answer.refusal,
+        "best": answer.best,
+        "coverage": answer.coverage,
+        "dense": answer.dense,
+    }
 
 
 def peak_memory_gib() -> float:
