@@ -80,11 +80,13 @@ def kernels_info(settings: Settings) -> str:
     engine = resolved_engine(gen)
     precision = best_precision(device, gen.dtype) if engine == "transformers" else "GGUF weights"
     if engine == "llama_cpp":
-        from generation.engines.llama_cpp_engine import build_features
+        from generation.engines.llama_cpp_engine import build_features, unused_instruction_sets
 
         decoding, reading = llama_threads(gen.threads)
         precision += f", {decoding} threads decoding, {reading} reading"
         precision += f"; llama.cpp built for {', '.join(build_features())}"
+        if unused := unused_instruction_sets(cpu_flags(), build_features()):
+            precision += f"; not for this CPU's {', '.join(unused)}: `make llama` rebuilds it"
     emb = settings.embedder
     checker = settings.checker
     lines = [

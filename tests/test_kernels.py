@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from generation.engines.llama_cpp_engine import unused_instruction_sets
 from indexing.embedding import Embedder
 from indexing.kernels import (
     BF16_FLAGS,
@@ -147,6 +148,19 @@ def test_llama_cpp_is_built_for_the_instruction_sets_this_cpu_has() -> None:
     assert ("-DGGML_AVX512_VNNI=ON" in args) == (avx512 | {"avx512_vnni"} <= flags)
     assert ("-DGGML_AVX512_BF16=ON" in args) == (avx512 | {"avx512_bf16"} <= flags)
     assert not [a for a in args if "AMX" in a]  # crashed on a virtual machine with AMX
+    # what `minigiant info` says a build lacks is what the Makefile would build for
+    wanted = {a.removeprefix("-DGGML_").removesuffix("=ON") for a in args if "AVX512" in a}
+    assert set(unused_instruction_sets(flags, [])) == wanted
+
+
+def test_a_llama_cpp_build_without_the_cpus_avx512_is_told() -> None:
+    base = {"avx2", "avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"}
+    zen4 = frozenset(base | {"avx512_vnni", "avx512_bf16"})
+    portable = ["AVX", "AVX2", "F16C", "FMA"]
+    assert unused_instruction_sets(zen4, portable) == ["AVX512", "AVX512_VNNI", "AVX512_BF16"]
+    assert unused_instruction_sets(zen4, [*portable, "AVX512", "AVX512_VNNI", "AVX512_BF16"]) == []
+    # without the whole AVX-512 foundation the Makefile builds none of it
+    assert unused_instruction_sets(frozenset({"avx2", "avx512f", "avx512_vnni"}), portable) == []
 
 
 def test_the_checker_in_int8_is_quantised_and_judges_as_in_fp32() -> None:

@@ -14,7 +14,7 @@ from generation.engines.base import GeneratorSettings, Messages
 from generation.engines.prefix_store import PrefixStore, store_key
 from generation.engines.prompt_cache import shared_prefix
 from indexing.assembled import model_cache
-from indexing.kernels import llama_threads
+from indexing.kernels import cpu_flags, llama_threads
 from indexing.models import load_once, resolve_model
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ class LlamaCppGenerator:
 
         decoding, reading = llama_threads(settings.threads)
         log.info("llama.cpp build: %s", ", ".join(build_features()))
+        if unused := unused_instruction_sets(cpu_flags(), build_features()):
+            log.warning("llama.cpp leaves %s unused: `make llama` rebuilds it", ", ".join(unused))
 
         def load() -> Llama:
             llm = Llama(
@@ -155,6 +157,21 @@ def build_features() -> list[str]:
     import llama_cpp
 
     return re.findall(r"(\w+) = 1", llama_cpp.llama_print_system_info().decode())
+
+
+# the CPU's flags each instruction set llama.cpp can be built for needs (Makefile)
+_BUILDABLE = {
+    "AVX512": {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"},
+    "AVX512_VNNI": {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw", "avx512_vnni"},
+    "AVX512_VBMI": {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw", "avx512vbmi"},
+    "AVX512_BF16": {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw", "avx512_bf16"},
+}
+
+
+def unused_instruction_sets(flags: frozenset[str], built: Sequence[str]) -> list[str]:
+    """The instruction sets the Makefile would build llama.cpp for on this CPU that the
+    installed build lacks (a .venv made before AVX-512 builds, a wheel from elsewhere)."""
+    return [name for name, needs in _BUILDABLE.items() if needs <= flags and name not in built]
 
 
 def _chat_template(llm, reply: bool):
