@@ -17,7 +17,7 @@ from tqdm import tqdm
 from app.eval.datasets import ConversationTask, doc_id_of, sample
 from app.eval.indexes import ensure_index, write_corpus
 from app.eval.metrics import token_f1
-from app.eval.qa_eval import gate_signals, peak_memory_gib
+from app.eval.qa_eval import peak_memory_gib, recorded_signals
 from app.qa import QA
 from app.settings import Settings
 from generation.citations import without_markers
@@ -112,7 +112,7 @@ class ConversationEval:
                     "standalone": answer.standalone,
                     "answer": answer.text,
                     "abstained": answer.abstained,
-                    **gate_signals(answer),
+                    **recorded_signals(answer),
                     "f1": token_f1(text, task.answers) if task.answers else 0.0,
                     "first_token_s": answer.timings.get("first_token"),
                     "seconds": answer.timings.get("total"),

@@ -78,7 +78,7 @@ class QAEval:
             "escalated": answer.escalated,
             "answerable": item.answerable,
             "prompt_tokens": answer.usage.get("prompt_tokens"),
-            **gate_signals(answer),
+            **recorded_signals(answer),
             "stages": {
                 k: v for k, v in answer.timings.items() if k not in ("total", "first_token")
             },
@@ -123,7 +123,7 @@ class QAEval:
         return record
 
 
-def gate_signals(answer: Answer) -> dict[str, float | None]:
+def recorded_signals(answer: Answer) -> dict[str, float | None]:
     """What the answerability gate weighed, so that another gate's decisions can be read off
     a run (None: not read, as when the pruner's floor stopped the question first)."""
     return {

@@ -30,11 +30,12 @@ class LlamaCppGenerator:
         path = resolve_model(settings.model, setting)
 
         decoding, reading = llama_threads(settings.threads)
-        log.info("llama.cpp build: %s", ", ".join(build_features()))
-        if unused := unused_instruction_sets(cpu_flags(), build_features()):
-            log.warning("llama.cpp leaves %s unused: `make llama` rebuilds it", ", ".join(unused))
 
         def load() -> Llama:
+            log.info("llama.cpp build: %s", ", ".join(build_features()))
+            if unused := unused_instruction_sets(cpu_flags(), build_features()):
+                unused_sets = ", ".join(unused)
+                log.warning("llama.cpp leaves %s unused: `make llama` rebuilds it", unused_sets)
             llm = Llama(
                 model_path=path,
                 n_ctx=settings.context_tokens,
@@ -159,12 +160,14 @@ def build_features() -> list[str]:
     return re.findall(r"(\w+) = 1", llama_cpp.llama_print_system_info().decode())
 
 
-# the CPU's flags each instruction set llama.cpp can be built for needs (Makefile)
+# the CPU's flags each instruction set llama.cpp can be built for needs (Makefile): the
+# AVX-512 foundation ggml compiles with, and each extension's own flag on top of it
+_AVX512 = frozenset({"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"})
 _BUILDABLE = {
-    "AVX512": {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"},
-    "AVX512_VNNI": {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw", "avx512_vnni"},
-    "AVX512_VBMI": {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw", "avx512vbmi"},
-    "AVX512_BF16": {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw", "avx512_bf16"},
+    "AVX512": _AVX512,
+    "AVX512_VNNI": _AVX512 | {"avx512_vnni"},
+    "AVX512_VBMI": _AVX512 | {"avx512vbmi"},
+    "AVX512_BF16": _AVX512 | {"avx512_bf16"},
 }
 
 
