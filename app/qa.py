@@ -13,6 +13,7 @@ from pathlib import Path
 from app.settings import Settings
 from generation.answerability import (
     AnswerabilityGate,
+    GateSignals,
     best_dense,
     load_gate,
     missing_words,
@@ -69,7 +70,8 @@ class Answer:
     usage: dict[str, int] = field(default_factory=dict)  # prompt/completion tokens, summed
     retrieved: int = 0  # passages retrieval found; pruning may leave the generator fewer
     doubt: float | None = None  # the generator's probability of opening with the abstention
-    # its log-odds of "No" over "Yes" when asked whether the sources state the answer
+    # its log-odds of "No" over "Yes" when asked whether the sources state the answer (None
+    # where the gate decided without it)
     refusal: float | None = None
     # the pruner's best sentence score (reranker scale) and the share of the question's content
     # words the sources it read name: with doubt and refusal, what the answerability gate weighs
@@ -122,14 +124,20 @@ class _Run:
         names = borrowed_names(text, stated)
         return f"named {', '.join(names)} from the prompt's examples" if names else None
 
+    def signals(self) -> GateSignals | None:
+        """What the gate weighs (a refusal not read counts 0: the gate decided without it),
+        once the doubt is read; None where the pruner gave no best score."""
+        if self.doubt is None or self.best is None or self.coverage is None:
+            return None
+        return GateSignals(self.doubt, self.best, self.refusal or 0.0, self.coverage, self.dense)
+
 
 def _doubtful(run: _Run, abstain_above: float | None, gate: AnswerabilityGate | None) -> bool:
     assert run.doubt is not None
     if abstain_above is not None and run.doubt >= abstain_above:
         return True
-    if gate is None or run.best is None or run.coverage is None:
-        return False
-    return not gate.answers(run.best, run.doubt, run.refusal or 0.0, run.coverage, run.dense)
+    signals = run.signals()
+    return gate is not None and signals is not None and not gate.answers(signals)
 
 
 class AnswerStream:
@@ -268,31 +276,10 @@ class QA:
             raise MinigiantError(f"temperature must be between 0 and 2, got {temperature}")
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        turns = turns_from(history)
-        asked = question
-        if turns:
-            if self._condenser is None:  # the generator is loaded on first use
-                self._condenser = Condenser(self.generator, self.settings.conversation)
-            asked = self._condenser.standalone(question, turns)
-            timings["condense"] = time.perf_counter() - started
-        standalone = asked if asked != question else None
-        earlier = recent(turns, self.settings.conversation)
         retriever = self.retriever  # one version for the whole question, even across reload()
-        passages = retriever.retrieve(asked, top_n=top_n, rerank=rerank, timings=timings)
-        retrieved, dense = len(passages), best_dense(passages)
-        passages, best, below_floor = self.pruned(asked, passages, timings)
-        passages = fit_to_context(asked, passages, earlier, gen.context_tokens - gen.max_tokens)
-        run = _Run(
-            asked,
-            passages,
-            timings,
-            gen.model,
-            history=earlier,
-            typed=question,
-            dense=dense,
-            below_floor=below_floor,
-            best=best,
-        )
+        run, retrieved = self._prepare(question, history, retriever, top_n, rerank, timings)
+        passages, earlier = run.passages, run.history
+        standalone = run.question if run.question != question else None
 
         def pieces() -> Iterator[str]:
             for i, piece in enumerate(self._answer_pieces(run, temperature)):
@@ -334,13 +321,66 @@ class QA:
                 dense=run.dense,
                 standalone=standalone,
                 history_turns=len(earlier),
-                missing=missing_words(asked, [p.text for p in passages])
+                missing=missing_words(run.question, [p.text for p in passages])
                 if abstained and passages
                 else [],
                 withdrawn=withdrawn,
             )
 
         return AnswerStream(pieces(), finish, standalone)
+
+    def gate_signals(self, question: str, history: History | None = None) -> GateSignals | None:
+        """The answerability gate's signals for `question`, read as ask() reads them but the
+        refusal always (what `minigiant train answerability` fits on); None where nothing is
+        left to read or the engine gives no probabilities."""
+        run, _ = self._prepare(self._checked(question), history, self.retriever, None, True, {})
+        if not run.passages or run.best is None:
+            return None
+        messages = build_messages(run.question, run.passages, run.history)
+        doubt = self.generator.opening_probabilities(messages, [ABSTAIN])
+        refusal = read_refusal(self.generator, run.question, run.passages, run.history)
+        if doubt is None or refusal is None:
+            return None
+        coverage = question_coverage(run.question, [p.read_text for p in run.passages])
+        return GateSignals(doubt[0], run.best, refusal, coverage, run.dense)
+
+    def _prepare(
+        self,
+        question: str,
+        history: History | None,
+        retriever: HybridRetriever,
+        top_n: int | None,
+        rerank: bool,
+        timings: dict[str, float],
+    ) -> tuple[_Run, int]:
+        """The question as retrieval reads it (a follow-up rewritten) with the pruned passages
+        the generator will read, and how many passages retrieval found."""
+        gen = self.settings.generator
+        started = time.perf_counter()
+        turns = turns_from(history)
+        asked = question
+        if turns:
+            if self._condenser is None:  # the generator is loaded on first use
+                self._condenser = Condenser(self.generator, self.settings.conversation)
+            asked = self._condenser.standalone(question, turns)
+            timings["condense"] = time.perf_counter() - started
+        earlier = recent(turns, self.settings.conversation)
+        passages = retriever.retrieve(asked, top_n=top_n, rerank=rerank, timings=timings)
+        retrieved, dense = len(passages), best_dense(passages)
+        passages, best, below_floor = self.pruned(asked, passages, timings)
+        passages = fit_to_context(asked, passages, earlier, gen.context_tokens - gen.max_tokens)
+        run = _Run(
+            asked,
+            passages,
+            timings,
+            gen.model,
+            history=earlier,
+            typed=question,
+            dense=dense,
+            below_floor=below_floor,
+            best=best,
+        )
+        return run, retrieved
 
     def pruned(
         self, question: str, passages: list[Passage], timings: dict[str, float]
@@ -400,13 +440,14 @@ class QA:
             # on every CLAPNQ question it stopped (README, the answerability gate)
             yield ABSTAIN
             return
-        if gate is not None and gate.w_refusal:
-            run.refusal = read_refusal(generator, run.question, run.passages, run.history)
         if gate is not None and run.best is not None:
             run.coverage = question_coverage(run.question, [p.read_text for p in run.passages])
         if settings.abstain_above is not None or gate is not None:
             doubt = generator.opening_probabilities(messages, [ABSTAIN])
             run.doubt = None if doubt is None else doubt[0]
+            signals = run.signals()
+            if gate is not None and signals is not None and gate.needs_refusal(signals):
+                run.refusal = read_refusal(generator, run.question, run.passages, run.history)
             run.timings["doubt"] = time.perf_counter() - begun
             if run.doubt is not None and _doubtful(run, settings.abstain_above, gate):
                 yield ABSTAIN

@@ -15,6 +15,11 @@ ROC AUC 0.85, better than any other signal, and it lifts the gate's from 0.86 to
 logistic model over them, fitted by `minigiant train answerability` for one generator,
 separates them better than any alone. The doubt and the refusal are that generator's own and
 the cosine is that embedder's, so the gate applies only to the models it was fitted with.
+
+The refusal is the one signal read for the gate alone (the doubt comes with the answer's own
+prompt), so it is read last and only where it can change the decision: the gate keeps the
+range of refusals its training questions gave, and where the other four signals decide the
+same way at both ends of that range the answer starts without the yes/no question's tokens.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from generation.prompt import prompt_fingerprint, verification_messages
 from indexing.models import resolve_model
@@ -62,8 +67,8 @@ def read_refusal(
     history: Sequence[Turn] = (),
 ) -> float | None:
     """The generator's refusal over these sources; None where the engine gives no
-    probabilities. Read it before the answer's prompt, which then reuses all of the reading
-    but the yes/no question."""
+    probabilities. After the answer's prompt it reads only the yes/no question's tokens, and
+    the answer then rereads only the few after the sources."""
     verify = verification_messages(question, passages, history)
     no_yes = generator.opening_probabilities(verify, REFUSAL_OPENINGS)
     return None if no_yes is None else refusal_of(no_yes)
@@ -96,6 +101,16 @@ def _named(texts: Sequence[str]) -> set[str]:
     return set().union(*(prefix_terms(t) for t in texts)) if texts else set()
 
 
+class GateSignals(NamedTuple):
+    """What the gate weighs, in the order `minigiant train answerability` fits them."""
+
+    doubt: float  # the generator's probability of opening with the abstention
+    best: float  # the pruner's best sentence score
+    refusal: float  # refusal_of() the yes/no probe
+    coverage: float  # question_coverage() of the text the generator reads
+    dense: float  # best_dense() of the retrieved passages
+
+
 @dataclass(frozen=True)
 class AnswerabilityGate:
     """P(answerable) = sigmoid(bias + w_doubt * logit(doubt) + w_best * best + w_refusal *
@@ -114,22 +129,27 @@ class AnswerabilityGate:
     prompt: str = ""  # prompt.prompt_fingerprint() when it was fitted ("": not recorded)
     w_dense: float = 0.0
     embedder: str = ""  # the embedder whose cosines it was fitted on ("": weighs none)
+    # the refusals of its training questions, 5th to 95th percentile (None: always read it)
+    refusal_range: tuple[float, float] | None = None
 
-    def probability(
-        self,
-        best: float,
-        doubt: float,
-        refusal: float = 0.0,
-        coverage: float = 1.0,
-        dense: float = 0.0,
-    ) -> float:
-        z = self.bias + self.w_doubt * logit(doubt) + self.w_best * best
-        z += self.w_refusal * refusal + self.w_coverage * coverage + self.w_dense * dense
+    def probability(self, signals: GateSignals) -> float:
+        z = self.bias + self.w_doubt * logit(signals.doubt) + self.w_best * signals.best
+        z += self.w_refusal * signals.refusal + self.w_coverage * signals.coverage
+        z += self.w_dense * signals.dense
         return 1.0 / (1.0 + math.exp(-z))
 
-    def answers(self, *signals: float) -> bool:
-        """Whether the question is answered, given probability()'s signals."""
-        return self.probability(*signals) >= self.threshold
+    def answers(self, signals: GateSignals) -> bool:
+        return self.probability(signals) >= self.threshold
+
+    def needs_refusal(self, signals: GateSignals) -> bool:
+        """Whether the refusal can change the decision the other signals make: the
+        probability is monotonic in it, so the ends of its range decide alike or not."""
+        if not self.w_refusal:
+            return False
+        if self.refusal_range is None:
+            return True
+        low, high = (self.answers(signals._replace(refusal=r)) for r in self.refusal_range)
+        return low != high
 
     def fits(self, generator_model: str, embedder_model: str) -> bool:
         """Whether the doubt it reads comes from the generator it was fitted for, and the
@@ -151,6 +171,8 @@ def load_gate(model: str | None) -> AnswerabilityGate | None:
         (Path(resolve_model(model, "generator.answerability")) / MANIFEST).read_text()
     )
     fields = AnswerabilityGate.__dataclass_fields__
+    if spec.get("refusal_range") is not None:
+        spec["refusal_range"] = tuple(spec["refusal_range"])
     gate = AnswerabilityGate(**{k: spec[k] for k in fields if k in spec})
     if gate.prompt and gate.prompt != prompt_fingerprint():
         logger.warning(

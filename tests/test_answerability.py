@@ -11,6 +11,7 @@ from app import QA, Settings
 from app.render import sources_text
 from generation.answerability import (
     AnswerabilityGate,
+    GateSignals,
     load_gate,
     missing_words,
     question_coverage,
@@ -28,21 +29,42 @@ def test_the_shipped_gate_trusts_a_sure_generator_over_a_doubtful_one() -> None:
     # the doubt and refusal it weighs are read under the prompt: changing the instructions or
     # the worked examples needs the gate refitted (`minigiant train answerability`)
     assert gate.prompt == prompt_fingerprint()
-    assert gate.answers(0.95, 0.01, -3.0)  # best sentence, doubt, refusal
-    assert not gate.answers(0.75, 0.9, 3.0)
-    # more doubt or refusal never makes an answer likelier, a better sentence never less likely
-    assert gate.probability(0.9, 0.1) > gate.probability(0.9, 0.5) > gate.probability(0.9, 0.9)
-    assert gate.probability(0.95, 0.3) > gate.probability(0.8, 0.3)
-    assert gate.w_refusal < 0 and gate.probability(0.9, 0.3, -2.0) > gate.probability(0.9, 0.3, 2.0)
-    assert gate.w_coverage > 0 and gate.probability(0.9, 0.3, 0.0, 1.0) > gate.probability(
-        0.9, 0.3, 0.0, 0.5
-    )
-    # a passage closer to the question in the embedder's space makes an answer likelier; the
-    # cosine is that embedder's, so the gate fits no other
-    assert gate.w_dense > 0 and gate.probability(0.9, 0.3, 0.0, 1.0, 0.7) > gate.probability(
-        0.9, 0.3, 0.0, 1.0, 0.4
-    )
+    sure = GateSignals(doubt=0.01, best=0.95, refusal=-3.0, coverage=1.0, dense=0.7)
+    assert gate.answers(sure)
+    assert not gate.answers(GateSignals(doubt=0.9, best=0.75, refusal=3.0, coverage=0.5, dense=0.3))
+
+    def p(**change: float) -> float:
+        return gate.probability(sure._replace(**change))
+
+    # more doubt or refusal never makes an answer likelier, a better sentence, more of the
+    # question's words or a passage closer to it in the embedder's space never less likely
+    assert p(doubt=0.1) > p(doubt=0.5) > p(doubt=0.9)
+    assert p(best=0.95) > p(best=0.8)
+    assert gate.w_refusal < 0 and p(refusal=-2.0) > p(refusal=2.0)
+    assert gate.w_coverage > 0 and p(coverage=1.0) > p(coverage=0.5)
+    assert gate.w_dense > 0 and p(dense=0.7) > p(dense=0.4)
+    # the cosine is that embedder's, so the gate fits no other
     assert not gate.fits(GeneratorSettings().model, "intfloat/e5-small-v2")
+    # the refusal is read only where it can change the decision: not for a sure question
+    assert gate.refusal_range is not None and not gate.needs_refusal(sure)
+
+
+def test_the_refusal_is_read_only_where_its_range_can_change_the_decision() -> None:
+    gate = AnswerabilityGate(
+        "qwen.gguf", "minigiant-reranker", 0.0, -1.0, 0.0, 0.5, -1.0, refusal_range=(-2.0, 1.0)
+    )
+    # P = sigmoid(-logit(doubt) - refusal): doubt 0.5 answers for a refusal under 0 only
+    assert gate.needs_refusal(GateSignals(0.5, 0.9, 0.0, 1.0, 0.5))
+    # doubt 0.01 (logit -4.6) answers and doubt 0.99 abstains whatever the refusal in range
+    assert not gate.needs_refusal(GateSignals(0.01, 0.9, 0.0, 1.0, 0.5))
+    assert not gate.needs_refusal(GateSignals(0.99, 0.9, 0.0, 1.0, 0.5))
+    # a gate fitted before the range was kept always reads it; one weighing no refusal never
+    assert AnswerabilityGate("q", "r", 0.0, -1.0, 0.0, 0.5, -1.0).needs_refusal(
+        GateSignals(0.01, 0.9, 0.0, 1.0, 0.5)
+    )
+    assert not AnswerabilityGate("q", "r", 0.0, -1.0, 0.0, 0.5).needs_refusal(
+        GateSignals(0.5, 0.9, 0.0, 1.0, 0.5)
+    )
 
 
 def test_coverage_counts_the_question_words_the_sources_name() -> None:
@@ -61,7 +83,16 @@ def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     gate = AnswerabilityGate(
-        "models/qwen.gguf", "minigiant-reranker", -1.0, -0.5, 3.0, 0.4, -0.7, 1.2, "0123abcd"
+        "models/qwen.gguf",
+        "minigiant-reranker",
+        -1.0,
+        -0.5,
+        3.0,
+        0.4,
+        -0.7,
+        1.2,
+        "0123abcd",
+        refusal_range=(-2.5, 0.75),
     )
     gate.save(tmp_path / "gate")
     with caplog.at_level(logging.WARNING, logger="generation.answerability"):
@@ -77,11 +108,13 @@ def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(
     # weighing them 0, and fits any embedder
     spec = json.loads((tmp_path / "gate" / "minigiant.json").read_text())
     del spec["w_refusal"], spec["w_coverage"], spec["prompt"], spec["w_dense"], spec["embedder"]
+    del spec["refusal_range"]
     (tmp_path / "older").mkdir()
     (tmp_path / "older" / "minigiant.json").write_text(json.dumps(spec))
     older = load_gate(str(tmp_path / "older"))
     assert older.w_refusal == 0.0 and older.w_coverage == 0.0 and older.prompt == ""
     assert older.w_dense == 0.0 and older.fits("qwen.gguf", "any-embedder")
+    assert older.refusal_range is None
 
 
 @pytest.mark.slow
@@ -90,12 +123,19 @@ def test_the_default_generator_abstains_when_only_a_related_passage_exists(
 ) -> None:
     qa = QA.open(built_index)
     qa.warm_up()
-    unanswered = qa.ask("In which year did the Kestrel Ridge observatory close for good?")
+    question = "In which year did the Kestrel Ridge observatory close for good?"
+    unanswered = qa.ask(question)
     assert unanswered.abstained and unanswered.text == ABSTAIN, unanswered.text
-    assert unanswered.doubt is not None and unanswered.refusal is not None
-    # the gate's other two signals come back too, so a refitted gate can be judged offline
+    # the gate's signals come back, so a refitted gate can be judged offline; the refusal
+    # only where it could change the decision, which the training path reads always
+    assert unanswered.doubt is not None
     assert unanswered.best is not None and 0.0 <= unanswered.coverage < 1.0
     assert 0.0 < unanswered.dense < 1.0
+    signals = qa.gate_signals(question)
+    gate = load_gate("minigiant-answerability")
+    assert signals is not None and gate is not None and not gate.answers(signals)
+    assert signals.best == unanswered.best and signals.dense == unanswered.dense
+    assert (unanswered.refusal is not None) == gate.needs_refusal(signals)
     assert "close" in unanswered.missing and "Kestrel" not in unanswered.missing
     assert "the passages found never name: " in sources_text(unanswered)
     answered = qa.ask(FACTS["report.pdf"][2])
@@ -111,20 +151,35 @@ def test_the_default_generator_abstains_when_only_a_related_passage_exists(
 
 
 def test_the_fitted_gate_answers_the_set_share_of_answerable_questions() -> None:
-    """Fitted on signals where answerable questions sit closer to their passages, with SQuAD's
-    all-answerable rows beside CLAPNQ's: the threshold answers 90% of the answerable CLAPNQ
-    ones, and the gate records the models and prompt the signals came from."""
-    from app.train.answerability import ANSWERED_SHARE, FEATURES, fit_gate
+    """Fitted on signals where answerable questions sit closer to their passages, with
+    conversation turns and SQuAD's all-answerable rows beside CLAPNQ's: the threshold answers
+    90% of the answerable CLAPNQ ones, the refusal's range spans the set share of the training
+    refusals, and
+    the gate records the models and prompt the signals came from."""
+    from app.train.answerability import ANSWERED_SHARE, FEATURES, REFUSAL_RANGE, fit_gate
 
     rng = np.random.default_rng(0)
-    y = np.repeat([1, 0], 200)
-    x = rng.normal(size=(400, len(FEATURES)))
-    x[:, list(FEATURES).index("dense")] += 1.5 * y
-    squad = rng.normal(size=(100, len(FEATURES))) + 0.5
+    dense, refusal = list(FEATURES).index("dense"), list(FEATURES).index("refusal")
+
+    def rows(answerable: int, unanswerable: int) -> tuple[np.ndarray, np.ndarray]:
+        y = np.repeat([1, 0], [answerable, unanswerable])
+        x = rng.normal(size=(len(y), len(FEATURES)))
+        x[:, dense] += 1.5 * y
+        return x, y
+
+    sets = {"clapnq": rows(200, 200), "mtrag": rows(80, 40), "squad": rows(100, 0)}
     settings = Settings()
-    gate, scores = fit_gate(x, y, squad, settings)
-    answered = [gate.answers(r[1], 1 / (1 + np.exp(-r[0])), r[2], r[3], r[4]) for r in x[y == 1]]
+    gate, scores = fit_gate(sets, settings)
+    x, y = sets["clapnq"]
+    answered = [gate.answers(GateSignals(1 / (1 + np.exp(-r[0])), *r[1:])) for r in x[y == 1]]
     assert abs(np.mean(answered) - ANSWERED_SHARE) <= 0.01
     assert gate.w_dense > 0 and scores["cv_roc_auc_dense_alone"] > 0.8
-    assert 0.0 <= scores["cv_unanswerable_stopped"] <= 1.0 and scores["cv_squad_answered"] > 0.0
+    assert scores["cv_roc_auc_clapnq"] > 0.8 and scores["cv_roc_auc_mtrag"] > 0.8
+    assert 0.5 < scores["cv_mtrag_stopped"] <= 1.0 and scores["cv_squad_answered"] > 0.5
+    assert "cv_squad_stopped" not in scores and "cv_roc_auc_squad" not in scores
+    low, high = gate.refusal_range
+    every = np.concatenate([x[:, refusal] for x, _ in sets.values()])
+    inside = np.mean((every >= low) & (every <= high))
+    assert every.min() < low < high < every.max()
+    assert abs(inside - (REFUSAL_RANGE[1] - REFUSAL_RANGE[0])) <= 0.01
     assert gate.embedder == settings.embedder.model and gate.prompt == prompt_fingerprint()
