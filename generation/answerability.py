@@ -129,7 +129,7 @@ class AnswerabilityGate:
     prompt: str = ""  # prompt.prompt_fingerprint() when it was fitted ("": not recorded)
     w_dense: float = 0.0
     embedder: str = ""  # the embedder whose cosines it was fitted on ("": weighs none)
-    # the refusals of its training questions, 5th to 95th percentile (None: always read it)
+    # the refusals of its training questions, 10th to 90th percentile (None: always read it)
     refusal_range: tuple[float, float] | None = None
 
     def probability(self, signals: GateSignals) -> float:

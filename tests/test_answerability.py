@@ -182,4 +182,6 @@ def test_the_fitted_gate_answers_the_set_share_of_answerable_questions() -> None
     inside = np.mean((every >= low) & (every <= high))
     assert every.min() < low < high < every.max()
     assert abs(inside - (REFUSAL_RANGE[1] - REFUSAL_RANGE[0])) <= 0.01
+    # the card tells how often the refusal went unread and what that changed
+    assert 0.0 < scores["refusal_skipped"] < 1.0 and scores["refusal_skip_changed"] >= 0
     assert gate.embedder == settings.embedder.model and gate.prompt == prompt_fingerprint()

@@ -44,7 +44,7 @@ SQUAD_QUESTIONS = 150  # SQuAD questions the gate learns from (seed 1 among the 
 MTRAG_EVAL_SAMPLE = 100
 MTRAG_TURNS = 200  # MTRAG turns the gate learns from (seed 1 among the rest)
 ANSWERED_SHARE = 0.9  # the threshold answers this share of the answerable CLAPNQ questions
-REFUSAL_RANGE = (0.05, 0.95)  # the quantiles of training refusals the gate reads it within
+REFUSAL_RANGE = (0.1, 0.9)  # the quantiles of training refusals the gate reads it within
 
 # the gate's inputs in GateSignals order, each with the sign of its own relation to
 # answerability (for its AUC alone); the doubt enters as its logit
@@ -99,6 +99,13 @@ def fit_gate(sets: dict[str, Rows], settings: Settings) -> tuple[AnswerabilityGa
         f"cv_roc_auc_{feature}_alone": float(roc_auc_score(y, sign * x[:, k]))
         for k, (feature, sign) in enumerate(FEATURES.items())
     }
+    signals = [GateSignals(1 / (1 + np.exp(-r[0])), *r[1:]) for r in rows]
+    skipped = [s for s in signals if not gate.needs_refusal(s)]
+    scores["refusal_skipped"] = len(skipped) / len(signals)
+    # decisions the skip changed: made without the refusal, unmade by the one read
+    scores["refusal_skip_changed"] = sum(
+        gate.answers(s) != gate.answers(s._replace(refusal=gate.refusal_range[0])) for s in skipped
+    )
     for name, (_, labels_here) in sets.items():
         scored = held_by_set[name]
         if 0 < labels_here.sum() < len(labels_here):
@@ -213,6 +220,8 @@ def save_fitted_gate(
             "CLAPNQ questions. cv_* scores are 10-fold cross-validated on the training "
             "questions: cv_<set>_answered is the share of a set's answerable questions the "
             "gate answers, cv_<set>_stopped of its unanswerable ones it stops. "
+            "refusal_skipped is the share of training questions decided without the refusal, "
+            "refusal_skip_changed how many of those its reading would have decided otherwise. "
             "signals.npz holds each set's signal rows (x) and labels (y)."
         ),
         reproduce="Reproduce: `minigiant train answerability --out DIR` (the default settings).",
