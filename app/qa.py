@@ -125,11 +125,11 @@ class _Run:
         return f"named {', '.join(names)} from the prompt's examples" if names else None
 
     def signals(self) -> GateSignals | None:
-        """What the gate weighs (a refusal not read counts 0: the gate decided without it),
-        once the doubt is read; None where the pruner gave no best score."""
+        """What the gate weighs, once the doubt is read (the refusal None until it is, or
+        where the gate decides without it); None where the pruner gave no best score."""
         if self.doubt is None or self.best is None or self.coverage is None:
             return None
-        return GateSignals(self.doubt, self.best, self.refusal or 0.0, self.coverage, self.dense)
+        return GateSignals(self.doubt, self.best, self.refusal, self.coverage, self.dense)
 
 
 def _doubtful(run: _Run, abstain_above: float | None, gate: AnswerabilityGate | None) -> bool:

@@ -106,7 +106,7 @@ class GateSignals(NamedTuple):
 
     doubt: float  # the generator's probability of opening with the abstention
     best: float  # the pruner's best sentence score
-    refusal: float  # refusal_of() the yes/no probe
+    refusal: float | None  # refusal_of() the yes/no probe; None: not read
     coverage: float  # question_coverage() of the text the generator reads
     dense: float  # best_dense() of the retrieved passages
 
@@ -133,8 +133,13 @@ class AnswerabilityGate:
     refusal_range: tuple[float, float] | None = None
 
     def probability(self, signals: GateSignals) -> float:
+        """Where the refusal was not read, at the middle of its range: where needs_refusal()
+        said no, anywhere in the range decides alike, but a refusal outside it may not."""
+        refusal = signals.refusal
+        if refusal is None:
+            refusal = sum(self.refusal_range) / 2 if self.refusal_range else 0.0
         z = self.bias + self.w_doubt * logit(signals.doubt) + self.w_best * signals.best
-        z += self.w_refusal * signals.refusal + self.w_coverage * signals.coverage
+        z += self.w_refusal * refusal + self.w_coverage * signals.coverage
         z += self.w_dense * signals.dense
         return 1.0 / (1.0 + math.exp(-z))
 

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,12 @@ def test_the_refusal_is_read_only_where_its_range_can_change_the_decision() -> N
     # doubt 0.01 (logit -4.6) answers and doubt 0.99 abstains whatever the refusal in range
     assert not gate.needs_refusal(GateSignals(0.01, 0.9, 0.0, 1.0, 0.5))
     assert not gate.needs_refusal(GateSignals(0.99, 0.9, 0.0, 1.0, 0.5))
+    # a refusal not read is taken inside the range, where the ends agree: here both answer,
+    # though a refusal of 0, outside the range, would not
+    narrow = AnswerabilityGate("q", "r", 0.0, -1.0, 0.0, 0.5, -1.0, refusal_range=(-2.0, -0.5))
+    unread = GateSignals(1 / (1 + math.exp(-0.25)), 0.9, None, 1.0, 0.5)
+    assert not narrow.needs_refusal(unread) and narrow.answers(unread)
+    assert not narrow.answers(unread._replace(refusal=0.0))
     # a gate fitted before the range was kept always reads it; one weighing no refusal never
     assert AnswerabilityGate("q", "r", 0.0, -1.0, 0.0, 0.5, -1.0).needs_refusal(
         GateSignals(0.01, 0.9, 0.0, 1.0, 0.5)
