@@ -161,9 +161,14 @@ def test_the_fitted_gate_answers_the_set_share_of_answerable_questions() -> None
     """Fitted on signals where answerable questions sit closer to their passages, with
     conversation turns and SQuAD's all-answerable rows beside CLAPNQ's: the threshold answers
     90% of the answerable CLAPNQ ones, the refusal's range spans the set share of the training
-    refusals, and
-    the gate records the models and prompt the signals came from."""
-    from app.train.answerability import ANSWERED_SHARE, FEATURES, REFUSAL_RANGE, fit_gate
+    refusals, and the gate records the models and prompt the signals came from."""
+    from app.train.answerability import (
+        ANSWERED_SHARE,
+        FEATURES,
+        REFUSAL_RANGE,
+        fit_gate,
+        signals_of,
+    )
 
     rng = np.random.default_rng(0)
     dense, refusal = list(FEATURES).index("dense"), list(FEATURES).index("refusal")
@@ -178,7 +183,7 @@ def test_the_fitted_gate_answers_the_set_share_of_answerable_questions() -> None
     settings = Settings()
     gate, scores = fit_gate(sets, settings)
     x, y = sets["clapnq"]
-    answered = [gate.answers(GateSignals(1 / (1 + np.exp(-r[0])), *r[1:])) for r in x[y == 1]]
+    answered = [gate.answers(signals_of(r)) for r in x[y == 1]]
     assert abs(np.mean(answered) - ANSWERED_SHARE) <= 0.01
     assert gate.w_dense > 0 and scores["cv_roc_auc_dense_alone"] > 0.8
     assert scores["cv_roc_auc_clapnq"] > 0.8 and scores["cv_roc_auc_mtrag"] > 0.8

@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from app.eval.datasets import ConversationTask, doc_id_of, sample
-from app.eval.indexes import ensure_index, write_corpus
+from app.eval.indexes import mtrag_index
 from app.eval.metrics import token_f1
 from app.eval.qa_eval import peak_memory_gib, recorded_signals
 from app.qa import QA
@@ -39,8 +39,7 @@ class ConversationEval:
     answers: bool = False
 
     def run(self) -> dict[str, object]:
-        corpus = write_corpus("mtrag", self.passages)
-        root = ensure_index("mtrag", [corpus], self.settings)
+        root = mtrag_index(self.passages, self.settings)
         settings = self.settings.model_copy(update={"index": root})
         qa = QA(settings)
         qa.warm_up()

@@ -59,3 +59,9 @@ def qa_set_index(qa_set: QASet, settings: Settings) -> Path:
     one `eval qa` and `train answerability` both read."""
     corpus = qa_set.corpus or write_corpus(qa_set.name, qa_set.passages)
     return ensure_index(corpus.parent.name.removesuffix("-corpus"), [corpus], settings)
+
+
+def mtrag_index(passages: Sequence[dict[str, str]], settings: Settings) -> Path:
+    """The index of every MTRAG reference passage, the one `eval conversation` and `train
+    answerability` both read."""
+    return ensure_index("mtrag", [write_corpus("mtrag", passages)], settings)

@@ -13,7 +13,9 @@ decides, so the gate sees every question.
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +31,8 @@ from app.eval.datasets import (
     load_squad,
     sample,
 )
-from app.eval.indexes import ensure_index, qa_set_index, write_corpus
-from app.qa import QA
+from app.eval.indexes import mtrag_index, qa_set_index
+from app.qa import QA, History
 from app.settings import Settings
 from app.train.trainer import TrainConfig, TrainLog, write_card
 from generation.answerability import AnswerabilityGate, GateSignals, logit
@@ -53,6 +55,11 @@ FEATURES = dict(zip(GateSignals._fields, (-1, 1, -1, 1, 1), strict=True))
 
 def feature_row(signals: GateSignals) -> list[float]:
     return [logit(signals.doubt), *signals[1:]]
+
+
+def signals_of(row: Sequence[float]) -> GateSignals:
+    """feature_row's inverse."""
+    return GateSignals(1 / (1 + math.exp(-row[0])), *(float(v) for v in row[1:]))
 
 
 Rows = tuple[np.ndarray, np.ndarray]  # signal rows (FEATURES order) and labels (1: answerable)
@@ -99,7 +106,7 @@ def fit_gate(sets: dict[str, Rows], settings: Settings) -> tuple[AnswerabilityGa
         f"cv_roc_auc_{feature}_alone": float(roc_auc_score(y, sign * x[:, k]))
         for k, (feature, sign) in enumerate(FEATURES.items())
     }
-    signals = [GateSignals(1 / (1 + np.exp(-r[0])), *r[1:]) for r in rows]
+    signals = [signals_of(r) for r in rows]
     skipped = [s for s in signals if not gate.needs_refusal(s)]
     scores["refusal_skipped"] = len(skipped) / len(signals)
     # decisions the skip changed: made without the refusal, unmade by the one read
@@ -138,14 +145,28 @@ def _outside(items: list, eval_sample: int) -> list:
 
 def _signals(qa_set: QASet, items: list, settings: Settings) -> Rows:
     """The gate's signals for `items` of `qa_set`, over the eval's index of its passages."""
-    qa = QA(settings.model_copy(update={"index": qa_set_index(qa_set, settings)}))
+    questions = [(item.question, None, item.answerable) for item in items]
+    return _read(qa_set_index(qa_set, settings), questions, qa_set.name, settings)
+
+
+def _read(
+    index: Path,
+    questions: list[tuple[str, History | None, bool]],
+    name: str,
+    settings: Settings,
+) -> Rows:
+    """Signal rows and labels for (question, conversation before it, answerable) over `index`;
+    questions left with nothing to read give no row."""
+    qa = QA(settings.model_copy(update={"index": index}))
     qa.warm_up()
     rows, labels = [], []
-    for item in tqdm(items, desc=f"answerability signals, {qa_set.name}", unit="question"):
-        signals = qa.gate_signals(item.question)
+    for question, history, answerable in tqdm(
+        questions, desc=f"answerability signals, {name}", unit="question"
+    ):
+        signals = qa.gate_signals(question, history=history)
         if signals is not None:
             rows.append(feature_row(signals))
-            labels.append(int(item.answerable))
+            labels.append(int(answerable))
     qa.close()
     return np.array(rows), np.array(labels)
 
@@ -162,17 +183,11 @@ def _mtrag_signals(settings: Settings) -> Rows:
     held_out = {_conversation(t) for t in sample(tasks, MTRAG_EVAL_SAMPLE, seed=0)}
     judged = ("UNANSWERABLE", *ANSWERED)
     rest = [t for t in tasks if _conversation(t) not in held_out and t.answerability in judged]
-    root = ensure_index("mtrag", [write_corpus("mtrag", passages)], settings)
-    qa = QA(settings.model_copy(update={"index": root}))
-    qa.warm_up()
-    rows, labels = [], []
-    for task in tqdm(sample(rest, MTRAG_TURNS, seed=1), desc="answerability signals, mtrag"):
-        signals = qa.gate_signals(task.question, history=task.history)
-        if signals is not None:
-            rows.append(feature_row(signals))
-            labels.append(int(task.answerability in ANSWERED))
-    qa.close()
-    return np.array(rows), np.array(labels)
+    turns = [
+        (t.question, t.history, t.answerability in ANSWERED)
+        for t in sample(rest, MTRAG_TURNS, seed=1)
+    ]
+    return _read(mtrag_index(passages, settings), turns, "mtrag", settings)
 
 
 def save_fitted_gate(
