@@ -17,8 +17,15 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from generation.citations import cite_only, cited_numbers, without_markers
-from generation.numbers import list_markers, stated_numbers, unstated_numbers
-from generation.sentences import is_abbreviation, is_instruction, sentence_spans, trimmed_span
+from generation.numbers import list_marker_starts, list_markers, stated_numbers, unstated_numbers
+from generation.prompt import says_sources_silent
+from generation.sentences import (
+    FENCE,
+    is_abbreviation,
+    is_instruction,
+    sentence_spans,
+    trimmed_span,
+)
 from indexing.embedding import Embedder, best_device
 from indexing.kernels import EncoderPrecision
 from indexing.models import load_once, resolve_model
@@ -30,6 +37,11 @@ from retrieval.windows import best_window_scores, focused_windows, half_windows
 _SENTENCE = re.compile(
     r"(?:[^.!?\n]|[.!?](?![.!?]*(?:\s|$)))+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)"
 )
+
+# an item's marker ("2." or "2)")
+_ITEM_MARKER = re.compile(r"\d{1,3}[.)]")
+# a clause that goes on after a note of what the sources leave out
+_CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|instead|while|whereas)\b|;", re.I)
 
 # a yes/no answer's words: written in many passages, so where they stand backs nothing
 _VERDICT_WORDS = frozenset({"yes", "no", "true", "false", "maybe", "none"})
@@ -80,19 +92,77 @@ class SentenceVerdict:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of sentences, each keeping the citations that follow its full stop;
-    a stop after an abbreviation or initial ("U.S. Open"), an ellipsis and a doctest's "..."
-    prompt end nothing."""
+    """(start, end) spans of an answer's sentences, each keeping the citations that follow its
+    full stop; a stop after an abbreviation or initial ("U.S. Open"), an ellipsis and a
+    doctest's "..." prompt end nothing. Every line ends one too, stop or none (a list item
+    without a full stop was never checked), a list item keeps its marker ("2." alone was
+    judged as a claim, and failed), a numbered list written on one line is read as one item
+    per marker, and a fenced code example is one piece."""
+    lined = _items_on_lines(text)
     spans: list[tuple[int, int]] = []
-    for match in _SENTENCE.finditer(text):
-        span = trimmed_span(text, *match.span())
-        if span is None:
+    for a, b, code in _answer_lines(lined):
+        if code:
+            spans.append(trimmed_span(lined, a, b))
             continue
-        # "U.S." and the last dot of "..." (a word with periods inside) alike
-        if spans and text[spans[-1][1] - 1] == "." and is_abbreviation(text[: spans[-1][1] - 1]):
-            span = (spans.pop()[0], span[1])
-        spans.append(span)
+        line: list[tuple[int, int]] = []
+        for match in _SENTENCE.finditer(lined, a, b):
+            span = trimmed_span(lined, *match.span())
+            if span is None:
+                continue
+            previous = lined[line[-1][0] : line[-1][1]] if line else ""
+            # "U.S." and the last dot of "..." (a word with periods inside) alike, and an
+            # item's marker ("2.") with its item
+            if previous.endswith(".") and (
+                is_abbreviation(previous[:-1]) or _ITEM_MARKER.fullmatch(previous)
+            ):
+                span = (line.pop()[0], span[1])
+            line.append(span)
+        spans += line
     return spans
+
+
+def states_claim(sentence: str) -> bool:
+    """Whether a sentence says something passages could back: not a line introducing what
+    follows ("To create a schema:") nor a note that the sources are silent on a point ("The
+    documents do not say why."), which no passage can back and which an honest answer writes
+    (MTRAG's raters call such answers faithful: flagging the note marked them unsupported).
+    A note that goes on to state something ("..., but it fell 46%") is a claim."""
+    text = without_markers(sentence).strip()
+    note = says_sources_silent(text) and not _CONTRAST.search(text)
+    return bool(text) and not text.endswith(":") and not note
+
+
+def _items_on_lines(text: str) -> str:
+    """The text with a line break before each marker of a numbered list written inside a line
+    ("Steps: 1. Go to Databases. 2. Select it."), so each item is read as one: same length,
+    same offsets."""
+    chars = list(text)
+    for at in list_marker_starts(text):
+        line_start = text.rfind("\n", 0, at) + 1
+        if at > 0 and text[at - 1] in " \t" and text[line_start:at].strip():
+            chars[at - 1] = "\n"
+    return "".join(chars)
+
+
+def _answer_lines(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, is code) of each line, a fenced code example (fences included) as one."""
+    pieces: list[tuple[int, int, bool]] = []
+    fence = None  # where an open fence starts
+    start = 0
+    for line in text.splitlines(keepends=True):
+        end = start + len(line)
+        if FENCE.match(line):
+            if fence is None:
+                fence = start
+            else:
+                pieces.append((fence, end, True))
+                fence = None
+        elif fence is None:
+            pieces.append((start, end, False))
+        start = end
+    if fence is not None:
+        pieces.append((fence, len(text), True))
+    return [(a, b, code) for a, b, code in pieces if text[a:b].strip()]
 
 
 def strip_instructions(text: str) -> str:
@@ -197,9 +267,10 @@ class FactChecker:
         return self._scorer.score(pairs)
 
     def check(self, answer: str, passages: Sequence[str]) -> list[SentenceVerdict]:
-        """A verdict per sentence, judged against every passage (cited ones first on ties)."""
+        """A verdict per sentence that states a claim, judged against every passage (cited
+        ones first on ties)."""
         passages = [strip_instructions(p) for p in passages]
-        spans = split_sentences(answer)
+        spans = [(s, e) for s, e in split_sentences(answer) if states_claim(answer[s:e])]
         claims = [without_markers(answer[s:e]) for s, e in spans]
         pairs = [(p, c) for c in claims for p in passages]
         scores = self.score(pairs) if passages else []
@@ -221,7 +292,7 @@ class FactChecker:
                     text=answer[start:end],
                     start=start,
                     end=end,
-                    supported=bool(claim) and score >= threshold,
+                    supported=score >= threshold,
                     score=score,
                     passage=best + 1 if best is not None else None,
                     cited_supported=any(row[n - 1] >= threshold for n in cited) if cited else None,

@@ -46,6 +46,12 @@ def list_markers(text: str) -> set[float]:
     return {float(n) for n in written if n - 1 in written or n + 1 in written}
 
 
+def list_marker_starts(text: str) -> list[int]:
+    """Where each marker of the text's numbered list (see list_markers) starts."""
+    markers = list_markers(text)
+    return [m.start() for m in _MARKER.finditer(text) if float(m.group(1)) in markers]
+
+
 def claimed_numbers(sentence: str, markers: set[float] | frozenset[float]) -> dict[float, str]:
     """The numbers a sentence states in digits, as written; the answer's list `markers`, where
     written as markers, state nothing."""

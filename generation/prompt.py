@@ -196,4 +196,9 @@ def is_abstention(answer: str) -> bool:
     if _ABSTAIN.match(answer):
         return True
     text = without_markers(answer)
-    return len(sentence_spans(text)) == 1 and bool(_SOURCES_SILENT.search(text))
+    return len(sentence_spans(text)) == 1 and says_sources_silent(text)
+
+
+def says_sources_silent(text: str) -> bool:
+    """Whether the text says the sources do not hold something."""
+    return bool(_SOURCES_SILENT.search(text))

@@ -29,7 +29,7 @@ _END = re.compile(r"[.!?]+(?=\s|$)|[。！？]+")  # noqa: RUF001
 # line, a fence
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 _CODE_START = re.compile(r"(?:>>>|\$ |```|~~~|    |\t)")
-_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
+FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 # a line that starts a list item or a table row starts a piece: items and rows often have no
 # full stop, and glued to the next one they cost the pruner's budget as one blob
 _ITEM = re.compile(r"[ \t]*(?:[*+\u2022-]|(\d{1,3})[.)])[ \t]+\S")
@@ -110,7 +110,7 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
     for gap in [*_BLANK_LINE.finditer(text), None]:
         end = gap.start() if gap else len(text)
         piece = text[start:end]
-        toggles = len(_FENCE.findall(piece)) % 2 == 1
+        toggles = len(FENCE.findall(piece)) % 2 == 1
         if fence is not None:
             if toggles:  # the fence closes in this piece
                 blocks.append((fence, end, True))

@@ -37,6 +37,52 @@ def test_sentences_keep_their_trailing_citations() -> None:
     ]
 
 
+def test_each_line_and_list_item_is_a_sentence_with_its_marker() -> None:
+    lines = "To set it up:\n1. Create the venv [1].\n2. Activate it [2]\n- Install the tools"
+    assert [lines[s:e] for s, e in split_sentences(lines)] == [
+        "To set it up:",
+        "1. Create the venv [1].",
+        "2. Activate it [2]",
+        "- Install the tools",
+    ]
+    inline = "Causes include: 1. Blockage of the duct 2. Infection of the gland. 3. Tumors [1]."
+    assert [inline[s:e] for s, e in split_sentences(inline)] == [
+        "Causes include:",
+        "1. Blockage of the duct",
+        "2. Infection of the gland.",
+        "3. Tumors [1].",
+    ]
+    fenced = "Run it:\n```bash\npython -m venv .venv\n```\nThen install it [1]."
+    assert [fenced[s:e] for s, e in split_sentences(fenced)] == [
+        "Run it:",
+        "```bash\npython -m venv .venv\n```",
+        "Then install it [1].",
+    ]
+    # a lone number ending a sentence is no list
+    assert len(split_sentences("He retired in 1998. He died at 86.")) == 2
+
+
+def test_an_invented_list_item_is_judged_and_introductions_are_not(
+    checker: FactChecker,
+) -> None:
+    answer = (
+        "About the observatory:\n"
+        "- It opened in 1897 [1]\n"
+        "- Its telescope was donated by Imre Halvorsen [1]\n"
+        "- It was closed by the city council in 1950 and turned into a museum [1]\n"
+        "The sources do not say who runs it today.\n"
+        "The sources do not say who runs it, but the city council closed it in 1950."
+    )
+    verdicts = checker.check(answer, [EVIDENCE])
+    assert [v.text for v in verdicts] == [
+        "- It opened in 1897 [1]",
+        "- Its telescope was donated by Imre Halvorsen [1]",
+        "- It was closed by the city council in 1950 and turned into a museum [1]",
+        "The sources do not say who runs it, but the city council closed it in 1950.",
+    ]
+    assert [v.supported for v in verdicts] == [True, True, False, False]
+
+
 @pytest.mark.parametrize(
     "wrong",
     [
