@@ -173,13 +173,13 @@ def test_conversation_eval_scores_recall_and_answers_with_the_gates_signals(
     tasks = (DATA / "mtrag" / MTRAG_FILE).read_text().splitlines()[:8]
     (folder / MTRAG_FILE).write_text("\n".join(tasks) + "\n")
     out = workspace / "conversation"
-    args = ["--limit", "4", "--rewrite", "off", "--answers", "--out", str(out)]
+    args = ["--limit", "4", "--rewrite", "off", "--rewrite", "auto", "--answers", "--out", str(out)]
     output = invoke("conversation", "--dataset", str(folder), *args)
     report = json.loads((out / "mtrag.json").read_text())
     assert report["turns"] == 4 and "answered_answerable" in output
     recall = report["retrieval"]["off"]["recall@5"]
     assert 0.0 <= min(recall.values()) <= max(recall.values()) <= 1.0
-    # the last question alone, then the default way of reading the conversation
+    # answered each way asked for: the last question alone, then the default way
     assert list(report["answers"]) == ["off", "auto"]
     for answers in report["answers"].values():
         assert answers["records"]

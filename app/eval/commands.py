@@ -133,7 +133,11 @@ def conversation(
         typer.Option(help="Ways of reading the conversation to compare (default: all four)."),
     ] = None,
     answers: Annotated[
-        bool, typer.Option(help="Also answer every turn, without and with the configured way.")
+        bool,
+        typer.Option(
+            help="Also answer every turn: with each --rewrite way given, else without "
+            "rewriting and with the configured way."
+        ),
     ] = False,
     limit: LimitOption = None,
     seed: Annotated[int, typer.Option(help="Seed of the turn sample.")] = 0,
@@ -158,6 +162,7 @@ def conversation(
         k=k,
         rewrites=tuple(rewrite or REWRITES),
         answers=answers,
+        answer_modes=tuple(dict.fromkeys(rewrite)) if rewrite else None,
     ).run()
     recall = f"recall@{k}"
     rows = [

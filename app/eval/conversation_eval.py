@@ -37,6 +37,8 @@ class ConversationEval:
     k: int = 5
     rewrites: tuple[str, ...] = REWRITES
     answers: bool = False
+    # the ways each turn is answered; None: without rewriting and with the configured way
+    answer_modes: tuple[str, ...] | None = None
 
     def run(self) -> dict[str, object]:
         root = mtrag_index(self.passages, self.settings)
@@ -56,7 +58,7 @@ class ConversationEval:
             # the models are loaded once per process, so a QA per way costs only its reader
             report["answers"] = {
                 mode: self._answers(QA(self._with(settings, mode)), tasks)
-                for mode in ("off", self.answer_mode)
+                for mode in self.answer_modes or dict.fromkeys(("off", self.answer_mode))
             }
         report["peak_memory_gib"] = peak_memory_gib()
         qa.close()
