@@ -21,45 +21,57 @@ def checker() -> FactChecker:
     return FactChecker(CheckerSettings(model="minigiant-checker", device="cpu"))
 
 
-def test_sentences_keep_their_trailing_citations() -> None:
-    text = "It opened in 1897 [1]. Halvorsen gave the telescope. [2] Done"
-    spans = [text[s:e] for s, e in split_sentences(text)]
-    assert spans == ["It opened in 1897 [1].", "Halvorsen gave the telescope. [2]", "Done"]
-    code = "Run python3 setup.py with Python 3.11 first. Then test!"
-    assert [code[s:e] for s, e in split_sentences(code)] == [
-        "Run python3 setup.py with Python 3.11 first.",
-        "Then test!",
-    ]
-    doctest = "Loop: >>> for i in range(3): ... print(i) ... 0 1 2 [1]. It counts... then stops."
-    assert [doctest[s:e] for s, e in split_sentences(doctest)] == [
-        "Loop: >>> for i in range(3): ... print(i) ... 0 1 2 [1].",
-        "It counts... then stops.",
-    ]
+def answer_sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in split_sentences(text)]
 
 
-def test_each_line_and_list_item_is_a_sentence_with_its_marker() -> None:
-    lines = "To set it up:\n1. Create the venv [1].\n2. Activate it [2]\n- Install the tools"
-    assert [lines[s:e] for s, e in split_sentences(lines)] == [
-        "To set it up:",
-        "1. Create the venv [1].",
-        "2. Activate it [2]",
-        "- Install the tools",
-    ]
-    inline = "Causes include: 1. Blockage of the duct 2. Infection of the gland. 3. Tumors [1]."
-    assert [inline[s:e] for s, e in split_sentences(inline)] == [
-        "Causes include:",
-        "1. Blockage of the duct",
-        "2. Infection of the gland.",
-        "3. Tumors [1].",
-    ]
-    fenced = "Run it:\n```bash\npython -m venv .venv\n```\nThen install it [1]."
-    assert [fenced[s:e] for s, e in split_sentences(fenced)] == [
-        "Run it:",
-        "```bash\npython -m venv .venv\n```",
-        "Then install it [1].",
-    ]
-    # a lone number ending a sentence is no list
-    assert len(split_sentences("He retired in 1998. He died at 86.")) == 2
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        (
+            "It opened in 1897 [1]. Halvorsen gave the telescope. [2] Done",
+            ["It opened in 1897 [1].", "Halvorsen gave the telescope. [2]", "Done"],
+        ),
+        (
+            "Run python3 setup.py with Python 3.11 first. Then test!",
+            ["Run python3 setup.py with Python 3.11 first.", "Then test!"],
+        ),
+        (
+            "Loop: >>> for i in range(3): ... print(i) ... 0 1 2 [1]. It counts... then stops.",
+            [
+                "Loop: >>> for i in range(3): ... print(i) ... 0 1 2 [1].",
+                "It counts... then stops.",
+            ],
+        ),
+        # every line and list item is one, with its marker, stop or none
+        (
+            "To set it up:\n1. Create the venv [1].\n2. Activate it [2]\n- Install the tools",
+            [
+                "To set it up:",
+                "1. Create the venv [1].",
+                "2. Activate it [2]",
+                "- Install the tools",
+            ],
+        ),
+        (
+            "Causes include: 1. Blockage of the duct 2. Infection of the gland. 3. Tumors [1].",
+            [
+                "Causes include:",
+                "1. Blockage of the duct",
+                "2. Infection of the gland.",
+                "3. Tumors [1].",
+            ],
+        ),
+        (
+            "Run it:\n```bash\npython -m venv .venv\n```\nThen install it [1].",
+            ["Run it:", "```bash\npython -m venv .venv\n```", "Then install it [1]."],
+        ),
+        # a lone number ending a sentence is no list
+        ("He retired in 1998. He died at 86.", ["He retired in 1998.", "He died at 86."]),
+    ],
+)
+def test_answer_sentences(text: str, sentences: list[str]) -> None:
+    assert answer_sentences(text) == sentences
 
 
 def test_an_invented_list_item_is_judged_and_introductions_are_not(
