@@ -54,6 +54,10 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
 def refusal_of(no_yes: Sequence[float]) -> float:
     """The log-odds of "No" over "Yes", from their probabilities in REFUSAL_OPENINGS order."""
     no, yes = (max(p, 1e-9) for p in no_yes)
@@ -141,7 +145,7 @@ class AnswerabilityGate:
         z = self.bias + self.w_doubt * logit(signals.doubt) + self.w_best * signals.best
         z += self.w_refusal * refusal + self.w_coverage * signals.coverage
         z += self.w_dense * signals.dense
-        return 1.0 / (1.0 + math.exp(-z))
+        return sigmoid(z)
 
     def answers(self, signals: GateSignals) -> bool:
         return self.probability(signals) >= self.threshold

@@ -23,6 +23,7 @@ from generation.sentences import (
     FENCE,
     is_abbreviation,
     is_instruction,
+    is_item_number,
     sentence_spans,
     trimmed_span,
 )
@@ -38,8 +39,6 @@ _SENTENCE = re.compile(
     r"(?:[^.!?\n]|[.!?](?![.!?]*(?:\s|$)))+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)"
 )
 
-# an item's marker ("2." or "2)")
-_ITEM_MARKER = re.compile(r"\d{1,3}[.)]")
 # a clause that goes on after a note of what the sources leave out
 _CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|instead|while|whereas)\b|;", re.I)
 
@@ -113,7 +112,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             # "U.S." and the last dot of "..." (a word with periods inside) alike, and an
             # item's marker ("2.") with its item
             if previous.endswith(".") and (
-                is_abbreviation(previous[:-1]) or _ITEM_MARKER.fullmatch(previous)
+                is_abbreviation(previous[:-1]) or is_item_number(previous[:-1])
             ):
                 span = (line.pop()[0], span[1])
             line.append(span)

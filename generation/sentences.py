@@ -79,6 +79,12 @@ def is_abbreviation(text_before_stop: str) -> bool:
     return word.lower() in _ABBREVIATIONS
 
 
+def is_item_number(text_before_stop: str) -> bool:
+    """Whether a full stop right after this text ends a list item's number ("1" of "1. Edit
+    the file"), not a sentence."""
+    return bool(_ITEM_NUMBER.fullmatch(text_before_stop))
+
+
 def _ends_here(before: str, text: str, stop: re.Match[str]) -> bool:
     """ "at 4 p.m. Members may..." ends a sentence: a.m., p.m. and etc. mostly close one, so
     before a capital letter they do (the merged sentence hid an answer behind its neighbour)."""
@@ -146,7 +152,7 @@ def _prose_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
         for match in _END.finditer(text, x, y):
             before = text[start : match.start()]
             if match.group(0) == "." and (
-                _ITEM_NUMBER.fullmatch(before)
+                is_item_number(before)
                 or (is_abbreviation(before) and not _ends_here(before, text, match))
             ):
                 continue

@@ -58,7 +58,7 @@ class ConversationEval:
             # the models are loaded once per process, so a QA per way costs only its reader
             report["answers"] = {
                 mode: self._answers(QA(self._with(settings, mode)), tasks)
-                for mode in self.answer_modes or dict.fromkeys(("off", self.answer_mode))
+                for mode in self.answer_modes or ("off", self.answer_mode)
             }
         report["peak_memory_gib"] = peak_memory_gib()
         qa.close()

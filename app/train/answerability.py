@@ -13,7 +13,6 @@ decides, so the gate sees every question.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,7 +34,7 @@ from app.eval.indexes import mtrag_index, qa_set_index
 from app.qa import QA, History
 from app.settings import Settings
 from app.train.trainer import TrainConfig, TrainLog, write_card
-from generation.answerability import AnswerabilityGate, GateSignals, logit
+from generation.answerability import AnswerabilityGate, GateSignals, logit, sigmoid
 from generation.prompt import ABSTAIN, VERIFY, prompt_fingerprint
 
 EVAL_SAMPLE = 100  # `minigiant eval qa --dataset clapnq`'s default --limit and seed 0: held out
@@ -59,7 +58,7 @@ def feature_row(signals: GateSignals) -> list[float]:
 
 def signals_of(row: Sequence[float]) -> GateSignals:
     """feature_row's inverse."""
-    return GateSignals(1 / (1 + math.exp(-row[0])), *(float(v) for v in row[1:]))
+    return GateSignals(sigmoid(row[0]), *(float(v) for v in row[1:]))
 
 
 Rows = tuple[np.ndarray, np.ndarray]  # signal rows (FEATURES order) and labels (1: answerable)
