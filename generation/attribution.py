@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from generation.sentences import is_abbreviation
+from generation.sentences import is_abbreviation, opens_item
 
 _WORD = re.compile(r"[^\W_]{3,}", re.UNICODE)
 _STOPWORD_TEXT = """
@@ -78,11 +78,15 @@ class SentenceAttributor:
             if (
                 char == "["
                 or not self._held[-1:].isspace()
-                or (self._held.rstrip() == "." and is_abbreviation(self._sentence))
+                or (
+                    self._held.rstrip() == "."
+                    and (is_abbreviation(self._sentence) or opens_item(self._sentence))
+                )
                 or self._held.startswith("...")
             ):
-                # a citation after the stop belongs to this sentence; "3.5", "U.S. Open", an
-                # ellipsis and a doctest's "..." continuation prompt hold no sentence end
+                # a citation after the stop belongs to this sentence; "3.5", "U.S. Open",
+                # "steps: 1. Open", an ellipsis and a doctest's "..." continuation prompt hold
+                # no sentence end
                 text, self._held = self._held + char, ""
                 self._sentence += text
                 return text

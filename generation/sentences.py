@@ -36,6 +36,7 @@ _ITEM = re.compile(r"[ \t]*(?:[*+\u2022-]|(\d{1,3})[.)])[ \t]+\S")
 _ITEM_START = re.compile(rf"\n(?=(?:{_ITEM.pattern})|[ \t]*\|)")
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*$", re.MULTILINE)
 _ITEM_NUMBER = re.compile(r"\s*\d{1,3}")  # "1" before the stop of "1. Edit the file"
+_OPENING_ITEM_NUMBER = re.compile(r"(?:^|[:\n])\s*\d{1,2}$")  # "Steps: 1" of "Steps: 1. Open"
 # a code example longer than this is cut at line ends: the pruner keeps its best-ranked piece
 # whatever it costs, and a whole listing would spend the prompt's budget many times over
 CODE_PIECE_CHARS = 480
@@ -83,6 +84,13 @@ def is_item_number(text_before_stop: str) -> bool:
     """Whether a full stop right after this text ends a list item's number ("1" of "1. Edit
     the file"), not a sentence."""
     return bool(_ITEM_NUMBER.fullmatch(text_before_stop))
+
+
+def opens_item(sentence_before_stop: str) -> bool:
+    """Whether a full stop right after this text ends the number of a list item that opens
+    after a colon or at a line start ("Follow these steps: 1. Open a terminal"): a streamed
+    answer cannot wait for the "2." that would show the list."""
+    return bool(_OPENING_ITEM_NUMBER.search(sentence_before_stop))
 
 
 def _ends_here(before: str, text: str, stop: re.Match[str]) -> bool:

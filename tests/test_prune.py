@@ -131,6 +131,31 @@ def test_attribution_cites_no_doctest_continuation_or_ellipsis() -> None:
     assert out == text[:-1] + " [1]."
 
 
+@pytest.mark.parametrize(
+    ("text", "cited"),
+    [
+        (
+            "You install a package by its name in these steps: 1. Open a terminal window and "
+            "its shell. 2. Run python -m pip install novas. Done",
+            "You install a package by its name in these steps: 1. Open a terminal window and "
+            "its shell. 2. Run python -m pip install novas [1]. Done",
+        ),
+        (
+            "Steps:\n1. Run python -m pip install novas for the package.\n2. Done.",
+            "Steps:\n1. Run python -m pip install novas for the package [1].\n2. Done.",
+        ),
+        (
+            "You install the package by its name: 12. Run python -m pip install novas.",
+            "You install the package by its name: 12. Run python -m pip install novas [1].",
+        ),
+    ],
+)
+def test_attribution_cites_list_items_not_their_numbers(text: str, cited: str) -> None:
+    passages = ["You can install a package by its name: python -m pip install novas"]
+    attributor = SentenceAttributor(passages)
+    assert "".join(attributor.feed(c) for c in text) + attributor.flush() == cited
+
+
 def passage(number: int, title: str, text: str, start: int = 100) -> Passage:
     return Passage(number, f"doc{number}", f"{number}.txt", title, text, start, start + len(text))
 
