@@ -3,7 +3,8 @@
 Windows are laid over the tokenizer's character offsets, so every chunk is an exact slice of
 the document (offsets the UI can highlight) and never exceeds what the embedder reads. A
 window ends at the last paragraph break in its second half, else line break, else sentence
-end, else word boundary.
+end, else word boundary; a break after a colon counts as a word boundary, since what the colon
+introduces belongs with it.
 
 The document is tokenised a segment at a time (cut at whitespace, where word-piece
 tokenisers split anyway), so memory follows the segment size, not the document's: a token's
@@ -98,9 +99,14 @@ class Chunker:
         gap = text[offsets[k][1] : offsets[k + 1][0]]
         if not gap:
             return _NONE
+        last = text[offsets[k][1] - 1]
+        if last == ":":
+            # "..., for example:" and the example after it are one thought: cut between
+            # them, and one chunk explains nothing while the next shows code without its why
+            return _WORD
         if "\n" in gap:
             return _PARAGRAPH if gap.count("\n") > 1 else _LINE
-        return _SENTENCE if text[offsets[k][1] - 1] in _SENTENCE_END else _WORD
+        return _SENTENCE if last in _SENTENCE_END else _WORD
 
     def _best_end(self, text: str, offsets: list[tuple[int, int]], start: int, end: int) -> int:
         """Exclusive token index to end the window at; searches the window's second half."""

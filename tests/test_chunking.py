@@ -38,3 +38,13 @@ def test_neighbouring_chunks_overlap(embedder: Embedder, document: Document) -> 
 def test_bad_sizes_are_refused(embedder: Embedder, size: int, overlap: int) -> None:
     with pytest.raises(ValueError):
         Chunker(embedder.tokenizer, chunk_tokens=size, overlap_tokens=overlap)
+
+
+def test_no_chunk_ends_on_the_colon_that_introduces_an_example(
+    embedder: Embedder, document: Document
+) -> None:
+    # the tutorial introduces each example with "..., for example:" and a line break
+    introductions = document.text.count(":\n")
+    assert introductions > 10
+    chunks = Chunker(embedder.tokenizer, chunk_tokens=120, overlap_tokens=20).split(document)
+    assert [c.text[-60:] for c in chunks[:-1] if c.text.rstrip().endswith(":")] == []
