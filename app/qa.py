@@ -499,6 +499,9 @@ class QA:
         return run.verdicts[text]
 
     def _checked(self, question: str) -> str:
+        if question is not None and not isinstance(question, str):
+            # a chain that passes its whole input dict along would otherwise fail deep inside
+            raise MinigiantError(f"the question must be text, not {type(question).__name__}")
         question = (question or "").strip()
         if not question:
             raise MinigiantError("the question is empty")

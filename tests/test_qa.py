@@ -52,9 +52,9 @@ def test_stream_yields_pieces_then_the_answer(qa: QA) -> None:
     assert stream.answer.text == "".join(pieces).strip()
 
 
-@pytest.mark.parametrize("question", ["", "   ", "x" * 5000])
+@pytest.mark.parametrize("question", ["", "   ", "x" * 5000, {"question": "What is it?"}])
 def test_bad_questions_get_clear_errors(qa: QA, question: str) -> None:
-    with pytest.raises(MinigiantError, match="empty|limit"):
+    with pytest.raises(MinigiantError, match="empty|limit|must be text, not dict"):
         qa.ask(question)
 
 
