@@ -41,6 +41,13 @@ _SENTENCE = re.compile(
 
 # a clause that goes on after a note of what the sources leave out
 _CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|instead|while|whereas)\b|;", re.I)
+# a line of code ends in a colon too ("For example: except (KeyError, TypeError):", "def
+# area(r):"): it states what the sources' example is, so it is judged, not taken for a line
+# introducing what follows
+_CODE_OPENER = re.compile(
+    r"(?:^|:\s+)(?:def|class|for|while|if|elif|else|try|except|finally|with)\b[^:]*:$"
+    r"|\w\([^()]*\):$"
+)
 
 # a yes/no answer's words: written in many passages, so where they stand backs nothing
 _VERDICT_WORDS = frozenset({"yes", "no", "true", "false", "maybe", "none"})
@@ -122,13 +129,15 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def states_claim(sentence: str) -> bool:
     """Whether a sentence says something passages could back: not a line introducing what
-    follows ("To create a schema:") nor a note that the sources are silent on a point ("The
-    documents do not say why."), which no passage can back and which an honest answer writes
-    (MTRAG's raters call such answers faithful: flagging the note marked them unsupported).
-    A note that goes on to state something ("..., but it fell 46%") is a claim."""
+    follows ("To create a schema:"; a line of code ending in a colon is a claim) nor a note
+    that the sources are silent on a point ("The documents do not say why."), which no
+    passage can back and which an honest answer writes (MTRAG's raters call such answers
+    faithful: flagging the note marked them unsupported). A note that goes on to state
+    something ("..., but it fell 46%") is a claim."""
     text = without_markers(sentence).strip()
     note = says_sources_silent(text) and not _CONTRAST.search(text)
-    return bool(text) and not text.endswith(":") and not note
+    introduces = text.endswith(":") and not _CODE_OPENER.search(text)
+    return bool(text) and not introduces and not note
 
 
 def _items_on_lines(text: str) -> str:

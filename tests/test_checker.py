@@ -7,7 +7,13 @@ import pytest
 from app import QA, Settings
 from app.qa import Answer
 from app.render import sources_text
-from generation.check import CheckerSettings, FactChecker, recite, split_sentences
+from generation.check import (
+    CheckerSettings,
+    FactChecker,
+    recite,
+    split_sentences,
+    states_claim,
+)
 from generation.check_features import direction_mismatch
 from generation.numbers import list_markers, stated_numbers, unstated_numbers
 from generation.prompt import ABSTAIN
@@ -93,6 +99,25 @@ def test_an_invented_list_item_is_judged_and_introductions_are_not(
         "The sources do not say who runs it, but the city council closed it in 1950.",
     ]
     assert [v.supported for v in verdicts] == [True, True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("line", "claim"),
+    [
+        ("To create a schema:", False),
+        ("Here are the steps to create a schema and tables: To create a schema:", False),
+        ("2. **Interviews:** When meeting with potential lawyers, ask about:", False),
+        ("Run the following command (as root):", False),
+        ("The documents do not say why.", False),
+        ("For example: except (RuntimeError, TypeError, NameError): [1]", True),
+        ("def area(radius): [2]", True),
+        ("It was closed in 1950 [1].", True),
+    ],
+)
+def test_introductions_and_silent_notes_state_nothing_but_code_lines_do(
+    line: str, claim: bool
+) -> None:
+    assert states_claim(line) is claim
 
 
 @pytest.mark.parametrize(
