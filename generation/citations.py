@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 
-# a bracket right after a word or ")" is code (a[0], f(x)[1]), not a citation
-_CITATION = re.compile(r"(?:\s|(?<![\w)]))\[(\d{1,3}(?:\s?[,;]\s?\d{1,3}){0,9})\]")
-_OPEN_CITATION = re.compile(r"\[[\d\s,;]*")
+# a bracket right after a word or ")" is code (a[0], f(x)[1]), not a citation; the 1.5B
+# generator now and then names the source in it ("[source 3]"), which is written back as [3]
+_CITATION = re.compile(
+    r"(?:\s|(?<![\w)]))\[(?:sources?:?\s?)?(\d{1,3}(?:\s?[,;]\s?\d{1,3}){0,9})\]", re.IGNORECASE
+)
+_OPEN_CITATION = re.compile(
+    r"\[(?:s(?:o(?:u(?:r(?:c(?:es?:?\s?)?)?)?)?)?)?[\d\s,;]*", re.IGNORECASE
+)
 _DECIDES_NEXT = re.compile(r"[\w)\s]")  # a "[" after these is code, or takes the space along
 _MAX_PENDING = 64  # longer than any text _CITATION can match: emit it as plain text
 _MARKERS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")

@@ -21,11 +21,20 @@ def test_invalid_numbers_are_removed_valid_kept() -> None:
     assert cited_numbers(clean_citations(text, 3)) == [1, 2, 3]
 
 
+def test_a_citation_that_names_the_source_is_written_as_its_number() -> None:
+    text = "Run pip freeze [source 2]. It lists packages [Sources 1, 3]. Not [source 9]."
+    assert clean_citations(text, 3) == "Run pip freeze [2]. It lists packages [1, 3]. Not."
+
+
 def test_code_indexing_is_not_a_citation() -> None:
     assert clean_citations("Use a[0] or f(x)[9] here.", 2) == "Use a[0] or f(x)[9] here."
 
 
-pieces = st.lists(st.sampled_from(["[", "]", "1", "7", ",", " ", "a", ".", "2", "x[", "(", ")"]))
+pieces = st.lists(
+    st.sampled_from(
+        ["[", "]", "1", "7", ",", " ", "a", ".", "2", "x[", "(", ")", "so", "urce", "s:"]
+    )
+)
 
 
 @given(st.lists(pieces.map("".join), max_size=30), st.integers(min_value=0, max_value=5))
