@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from generation.citations import has_markers
 from generation.sentences import is_abbreviation, opens_item
 
 _WORD = re.compile(r"[^\W_]{3,}", re.UNICODE)
@@ -21,8 +22,6 @@ any because before below between both each few more most other over same some un
 does did doing just own too out off you your
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_ANY_CITATION = re.compile(r"\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
-_SENTENCE_END = re.compile(r"[.!?]+\s*$")
 MIN_SUPPORT = 0.5
 MIN_SHARED_WORDS = 2
 
@@ -104,7 +103,7 @@ class SentenceAttributor:
     def _close(self, punct: str) -> str:
         """The end of the current sentence: its punctuation, with a citation before it if due."""
         sentence = self._sentence
-        if sentence.strip() and not _ANY_CITATION.search(sentence):
+        if sentence.strip() and not has_markers(sentence):
             number = best_supporting(sentence, self._passages)
             if number is not None:
                 return f" [{number}]{punct}"

@@ -37,6 +37,11 @@ def without_markers(text: str) -> str:
     return _MARKERS.sub("", text).strip()
 
 
+def has_markers(text: str) -> bool:
+    """Whether the text carries a [n] marker anywhere."""
+    return bool(_MARKERS.search(text))
+
+
 def cite_only(sentence: str, number: int) -> str:
     """The sentence with its markers replaced by one [number], before its final punctuation."""
     bare = _MARKERS.sub("", sentence).rstrip()
