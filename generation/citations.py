@@ -18,8 +18,7 @@ _MARKERS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
 
 
 def _rewrite(match: re.Match[str], n_passages: int) -> str:
-    numbers = [int(x) for x in re.split(r"\s?[,;]\s?", match.group(1))]
-    valid = list(dict.fromkeys(n for n in numbers if 1 <= n <= n_passages))
+    valid = list(dict.fromkeys(n for n in _numbers(match) if 1 <= n <= n_passages))
     if not valid:
         return ""
     lead = match.group(0)[0] if match.group(0)[0].isspace() else ""
@@ -49,12 +48,25 @@ def cite_only(sentence: str, number: int) -> str:
     return f"{body} [{number}]{bare[len(body) :]}{sentence[len(sentence.rstrip()) :]}"
 
 
+def citation_spans(text: str) -> list[tuple[int, int, list[int]]]:
+    """(start, end, numbers) of each citation marker, the brackets alone: for linking them."""
+    spans = []
+    for match in _CITATION.finditer(text):
+        start = match.start() if text[match.start()] == "[" else match.start() + 1
+        spans.append((start, match.end(), _numbers(match)))
+    return spans
+
+
+def _numbers(match: re.Match[str]) -> list[int]:
+    return [int(x) for x in re.split(r"\s?[,;]\s?", match.group(1))]
+
+
 def cited_numbers(text: str) -> list[int]:
     """Passage numbers in order of first citation."""
     found: dict[int, None] = {}
     for match in _CITATION.finditer(text):
-        for x in re.split(r"\s?[,;]\s?", match.group(1)):
-            found[int(x)] = None
+        for n in _numbers(match):
+            found[n] = None
     return list(found)
 
 

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generation.citations import CitationFilter, cited_numbers, clean_citations
+from generation.citations import CitationFilter, citation_spans, cited_numbers, clean_citations
 from generation.condense import Turn
 from generation.prompt import (
     borrowed_names,
@@ -28,6 +28,13 @@ def test_a_citation_that_names_the_source_is_written_as_its_number() -> None:
 
 def test_code_indexing_is_not_a_citation() -> None:
     assert clean_citations("Use a[0] or f(x)[9] here.", 2) == "Use a[0] or f(x)[9] here."
+
+
+def test_citation_spans_cover_the_brackets_alone() -> None:
+    text = "[2] Use a[0] [1, 3].\n[4]"
+    spans = citation_spans(text)
+    assert [text[a:b] for a, b, _ in spans] == ["[2]", "[1, 3]", "[4]"]
+    assert [numbers for _, _, numbers in spans] == [[2], [1, 3], [4]]
 
 
 pieces = st.lists(

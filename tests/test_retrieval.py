@@ -7,10 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from indexing.builder import BuildOptions, IndexBuilder
+from indexing.documents import Chunk, Document
 from indexing.embedding import Embedder
 from indexing.errors import ModelNotFoundError
 from indexing.index_dir import IndexDir
 from indexing.reader import IndexReader
+from indexing.store import ChunkStore, FileRecord
 from retrieval.fusion import blend_scores, reciprocal_rank_fusion
 from retrieval.hybrid import HybridRetriever, RetrievalOptions
 from retrieval.lexical import LexicalRetriever, fts_query
@@ -59,6 +61,25 @@ def test_any_text_is_a_valid_fts_query(built_index: Path, text: str) -> None:
 def test_lexical_uses_porter_stemming(lexical: LexicalRetriever) -> None:
     hits = lexical.search("retreating glaciers", 3)
     assert hits, "stems 'retreat' and 'glacier' should match the PDF's text"
+
+
+def test_a_term_in_most_chunks_is_left_out_of_large_queries(tmp_path: Path) -> None:
+    store = ChunkStore(tmp_path / "index.sqlite")
+    texts = [f"Glaciers retreat in valley {i}." for i in range(9)] + ["Moraines mark a glacier."]
+    documents = [Document(f"d{i}", "f.txt", "t", text) for i, text in enumerate(texts)]
+    chunks = [[Chunk(d.uri, 0, "t", d.text, 0, len(d.text))] for d in documents]
+    with store.db.conn:
+        store.add_file(FileRecord("f.txt", "-", 0), documents, chunks)
+    every_term = LexicalRetriever(store)
+    assert len(every_term.search("glacier moraines", 10)) == 10
+    pruned = LexicalRetriever(store, common_share=0.5, common_rows=0)
+    assert pruned.rows_with("glaciers") == 10  # stemmed as the text is
+    assert pruned.uncommon(["glacier", "moraines"]) == ["moraines"]
+    assert len(pruned.search("glacier moraines", 10)) == 1
+    assert len(pruned.search("glacier", 10)) == 10  # the rarest term always stays
+    small_index = LexicalRetriever(store, common_share=0.5, common_rows=100)
+    assert len(small_index.search("glacier moraines", 10)) == 10
+    store.close()
 
 
 def test_fts_query_is_or_of_quoted_terms() -> None:

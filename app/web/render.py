@@ -7,15 +7,13 @@ hidden "open passage" button (see `assets.py`), so the side panel is filled by t
 
 from __future__ import annotations
 
-import re
 from html import escape
 
 from app.qa import Answer
 from generation.check import SentenceVerdict
+from generation.citations import citation_spans
 from retrieval.passages import Passage
 
-# same rule as generation.citations: "[" right after a word or ")" is code, not a citation
-_CITATION = re.compile(r"(?<![\w)])\[(\d{1,3}(?:\s?[,;]\s?\d{1,3})*)\]")
 SCORE_KEYS = ("dense", "lexical", "fused", "rerank")
 TIMING_KEYS = ("condense", "retrieve", "rerank", "first_token", "generate", "check", "total")
 
@@ -31,13 +29,12 @@ def cite_link(answer_id: str, number: int, label: str | None = None) -> str:
 def _linked(text: str, answer_id: str, n_passages: int) -> str:
     """Escape a piece of answer text and turn its valid [n] markers into links."""
     out, last = [], 0
-    for match in _CITATION.finditer(text):
-        numbers = [int(x) for x in re.split(r"\s?[,;]\s?", match.group(1))]
+    for start, end, numbers in citation_spans(text):
         if not all(1 <= n <= n_passages for n in numbers):
             continue
-        out.append(escape(text[last : match.start()]))
+        out.append(escape(text[last:start]))
         out.append("".join(cite_link(answer_id, n) for n in numbers))
-        last = match.end()
+        last = end
     out.append(escape(text[last:]))
     return "".join(out)
 
