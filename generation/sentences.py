@@ -36,7 +36,9 @@ _ITEM = re.compile(r"[ \t]*(?:[*+\u2022-]|(\d{1,3})[.)])[ \t]+\S")
 _ITEM_START = re.compile(rf"\n(?=(?:{_ITEM.pattern})|[ \t]*\|)")
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*$", re.MULTILINE)
 _ITEM_NUMBER = re.compile(r"\s*\d{1,3}")  # "1" before the stop of "1. Edit the file"
-_OPENING_ITEM_NUMBER = re.compile(r"(?:^|[:\n])\s*\d{1,2}$")  # "Steps: 1" of "Steps: 1. Open"
+# "Steps: 1" of "Steps: 1. Open" (not "at 10:30"), and a number alone on its line
+_COLON_ITEM_NUMBER = re.compile(r":[ \t]+\d{1,2}$")
+_OPENING_ITEM_NUMBER = re.compile(rf"(?:^|\n)\s*\d{{1,2}}$|{_COLON_ITEM_NUMBER.pattern}")
 # a code example longer than this is cut at line ends: the pruner keeps its best-ranked piece
 # whatever it costs, and a whole listing would spend the prompt's budget many times over
 CODE_PIECE_CHARS = 480
@@ -159,8 +161,11 @@ def _prose_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
         start = x
         for match in _END.finditer(text, x, y):
             before = text[start : match.start()]
+            # "1." of "Follow these steps: 1. Open a terminal" starts the first item, which
+            # stays with its introduction (a line starting an item is cut before already)
             if match.group(0) == "." and (
                 is_item_number(before)
+                or _COLON_ITEM_NUMBER.search(before)
                 or (is_abbreviation(before) and not _ends_here(before, text, match))
             ):
                 continue

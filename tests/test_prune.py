@@ -40,6 +40,16 @@ def test_abbreviations_and_initials_end_no_sentence() -> None:
     ]
 
 
+def test_a_list_opened_after_a_colon_keeps_its_first_item_with_the_introduction() -> None:
+    text = "Follow these steps: 1. Open a terminal. 2. Run pip. The meeting is at 10:30. Bring it."
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Follow these steps: 1. Open a terminal.",
+        "2. Run pip.",
+        "The meeting is at 10:30.",
+        "Bring it.",
+    ]
+
+
 LOOP = (
     "This is memory efficient:\n\n>>> for line in f:\n...     print(line, end='')\n...\nFirst line"
 )
@@ -147,6 +157,10 @@ def test_attribution_cites_no_doctest_continuation_or_ellipsis() -> None:
         (
             "You install the package by its name: 12. Run python -m pip install novas.",
             "You install the package by its name: 12. Run python -m pip install novas [1].",
+        ),
+        (
+            "Run python -m pip install novas at 10:30. Then rest.",
+            "Run python -m pip install novas at 10:30 [1]. Then rest.",
         ),
     ],
 )
