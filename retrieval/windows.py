@@ -69,13 +69,22 @@ def prefix_terms(text: str) -> set[str]:
 _ASKING = frozenset(
     prefix_terms(
         " ".join(STOPWORDS) + " what which who whom whose when where why how does did many much"
+        " can could would should might must shall"
     )
+)
+# a request opening the question ("Explain ...", "Can you tell me about ..."): its verb asks,
+# and no passage names it ("list" later in a question is what it is about)
+_REQUEST = re.compile(
+    r"^\W*(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?(?:explain|describe|tell\s+me"
+    r"(?:\s+about)?|show\s+me|give\s+me|list|name|define|summari[sz]e|compare)\b",
+    re.IGNORECASE,
 )
 
 
 def content_terms(text: str) -> set[str]:
-    """The prefix terms of what a question asks about: stopwords and asking words left out."""
-    return prefix_terms(text) - _ASKING
+    """The prefix terms of what a question asks about: stopwords, asking words and an opening
+    request left out."""
+    return prefix_terms(_REQUEST.sub("", text, count=1)) - _ASKING
 
 
 def best_window_scores(

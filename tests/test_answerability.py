@@ -84,6 +84,8 @@ def test_coverage_counts_the_question_words_the_sources_name() -> None:
     question = "When was the Velmora lighthouse closed to keepers? Closed, really?"
     assert missing_words(question, source) == ["closed", "keepers", "Closed", "really"]
     assert missing_words("How tall is the Velmora harbour lighthouse?", source) == []
+    # how the question asks is no word a passage should name
+    assert missing_words("Explain why the lighthouse keepers left.", source) == ["keepers", "left"]
 
 
 def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(

@@ -251,6 +251,20 @@ def test_focused_windows_keep_those_richest_in_rare_query_terms() -> None:
     assert focused_windows(query, passages, 5) == passages
 
 
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("Explain *args and **kwargs.", {"args", "kwargs"}),
+        ("Can you please describe the venv module?", {"venv", "module"}),
+        ("Could a lambda hold two expressions?", {"lambda", "hold", "two", "expres"}),
+        ("How do I sort a list?", {"sort", "list"}),
+        ("List the string methods.", {"string", "method"}),
+    ],
+)
+def test_content_terms_leave_out_how_a_question_asks(question: str, terms: set[str]) -> None:
+    assert content_terms(question) == terms
+
+
 def test_idf_overlap_weighs_the_rarer_question_terms() -> None:
     wanted = content_terms("How far did the Tarnvik glacier retreat in the survey?")
     assert wanted == {"tarnvi", "glacie", "retrea", "survey", "far"}
