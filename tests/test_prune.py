@@ -6,6 +6,7 @@ import pytest
 
 from generation.attribution import SentenceAttributor
 from generation.check import split_sentences
+from generation.citations import CitationFilter
 from generation.prune import (
     CHARS_PER_TOKEN,
     ContextSettings,
@@ -131,6 +132,26 @@ def test_attribution_cites_after_the_name_not_inside_it() -> None:
     text = "Naomi Osaka won the women's singles U.S. Open in 2019. Then"
     out = "".join(attributor.feed(c) for c in text) + attributor.flush()
     assert out == "Naomi Osaka won the women's singles U.S. Open in 2019 [1]. Then"
+
+
+@pytest.mark.parametrize(
+    ("text", "cited"),
+    [
+        (
+            "It is 38 metres tall. [1] It has two piers.",
+            "It is 38 metres tall [1]. It has two piers.",
+        ),
+        ("It is 38 metres tall.[1][2]", "It is 38 metres tall [1] [2]."),
+        ("Is it tall? [1, 2]\nYes.", "Is it tall [1, 2]?\nYes."),
+        ("It stands in the U.S. [1] Next", "It stands in the U.S. [1] Next"),
+        ("It ends... [1] Next", "It ends... [1] Next"),
+    ],
+)
+def test_a_citation_written_after_the_full_stop_goes_before_it(text: str, cited: str) -> None:
+    attributor = SentenceAttributor(["Nothing that shares a word with the answer."])
+    citations = CitationFilter(2)  # as the answer streams: a character at a time
+    out = "".join(attributor.feed(citations.feed(char)) for char in text)
+    assert out + attributor.feed(citations.flush()) + attributor.flush() == cited
 
 
 def test_attribution_cites_no_doctest_continuation_or_ellipsis() -> None:
