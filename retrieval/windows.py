@@ -69,11 +69,12 @@ def prefix_terms(text: str) -> set[str]:
 _ASKING = frozenset(
     prefix_terms(
         " ".join(STOPWORDS) + " what which who whom whose when where why how does did many much"
-        " can could would should might must shall"
     )
 )
 # a request opening the question ("Explain ...", "Can you tell me about ..."): its verb asks,
-# and no passage names it ("list" later in a question is what it is about)
+# and no passage names it ("list" later in a question is what it is about). Modal verbs stay
+# content words: the answerability gate was fitted with them counted, and leaving them out
+# moved two of its decisions the wrong way (README)
 _REQUEST = re.compile(
     r"^\W*(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?(?:explain|describe|tell\s+me"
     r"(?:\s+about)?|show\s+me|give\s+me|list|name|define|summari[sz]e|compare)\b",
