@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from generation.citations import has_markers
+from generation.citations import has_markers, marker_at
 from generation.sentences import is_abbreviation, opens_item
 
 _WORD = re.compile(r"[^\W_]{3,}", re.UNICODE)
@@ -48,9 +48,6 @@ def best_supporting(sentence: str, passages: Sequence[set[str]]) -> int | None:
     return best
 
 
-_WHOLE_CITATION = re.compile(r"\[\d{1,3}(?:, \d{1,3})*\]")
-
-
 class SentenceAttributor:
     """Streaming: passes text through, holding only a sentence-final punctuation run.
 
@@ -66,10 +63,10 @@ class SentenceAttributor:
     def feed(self, piece: str) -> str:
         out, at = [], 0
         while at < len(piece):
-            citation = _WHOLE_CITATION.match(piece, at) if self._after_stop() else None
+            citation = marker_at(piece, at) if self._after_stop() else None
             if citation:
-                out.append(self._cite_before_stop(citation.group(0)))
-                at = citation.end()
+                out.append(self._cite_before_stop(citation))
+                at += len(citation)
             else:
                 out.append(self._step(piece[at]))
                 at += 1
@@ -89,10 +86,7 @@ class SentenceAttributor:
             if (
                 char == "["
                 or not self._held[-1:].isspace()
-                or (
-                    self._held.rstrip() == "."
-                    and (is_abbreviation(self._sentence) or opens_item(self._sentence))
-                )
+                or self._stop_ends_nothing()
                 or self._held.startswith("...")
             ):
                 # a citation after the stop belongs to this sentence; "3.5", "U.S. Open",
@@ -116,9 +110,13 @@ class SentenceAttributor:
         """Whether the held text is a sentence's own full stop (and spaces): a citation the
         generator writes after it ("tall. [1]") then goes before it. Whole citations arrive in
         one piece (CitationFilter holds an open bracket back), so they can be matched here."""
-        punct = self._held.rstrip()
-        return punct in (".", "!", "?") and not (
-            punct == "." and (is_abbreviation(self._sentence) or opens_item(self._sentence))
+        return self._held.rstrip() in (".", "!", "?") and not self._stop_ends_nothing()
+
+    def _stop_ends_nothing(self) -> bool:
+        """A held full stop after an abbreviation ("U.S.") or a list item's opening number
+        ("steps: 1."), which ends no sentence."""
+        return self._held.rstrip() == "." and (
+            is_abbreviation(self._sentence) or opens_item(self._sentence)
         )
 
     def _cite_before_stop(self, citation: str) -> str:

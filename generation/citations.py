@@ -14,7 +14,8 @@ _OPEN_CITATION = re.compile(
 )
 _DECIDES_NEXT = re.compile(r"[\w)\s]")  # a "[" after these is code, or takes the space along
 _MAX_PENDING = 64  # longer than any text _CITATION can match: emit it as plain text
-_MARKERS = re.compile(r"\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
+_MARKER = re.compile(r"\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]")
+_MARKERS = re.compile(rf"\s*{_MARKER.pattern}")
 
 
 def _rewrite(match: re.Match[str], n_passages: int) -> str:
@@ -39,6 +40,12 @@ def without_markers(text: str) -> str:
 def has_markers(text: str) -> bool:
     """Whether the text carries a [n] marker anywhere."""
     return bool(_MARKERS.search(text))
+
+
+def marker_at(text: str, at: int) -> str | None:
+    """The [n] marker that starts at `at`, if one does."""
+    match = _MARKER.match(text, at)
+    return match.group(0) if match else None
 
 
 def cite_only(sentence: str, number: int) -> str:
