@@ -23,8 +23,8 @@ from generation.answerability import (
 from generation.attribution import SentenceAttributor
 from generation.check import FactChecker, SentenceVerdict, recite
 from generation.citations import CitationFilter, cited_numbers
-from generation.condense import Condenser, Turn, recent, turns_from
-from generation.engines import Generator, GeneratorSettings, make_generator
+from generation.condense import Condenser, Turn, recent, rewords, turns_from
+from generation.engines import Generator, GeneratorSettings, import_engine, make_generator
 from generation.prompt import (
     ABSTAIN,
     borrowed_names,
@@ -179,6 +179,7 @@ class QA:
         self._condenser: Condenser | None = None
         self._reload_lock = threading.Lock()
         if preload_generator:
+            import_engine(settings.generator)
             with ThreadPoolExecutor(1, thread_name_prefix="generator-load") as pool:
                 loading = pool.submit(make_generator, settings.generator)
                 self._init_small_models()
@@ -359,10 +360,10 @@ class QA:
         started = time.perf_counter()
         turns = turns_from(history)
         asked = question
-        if turns:
+        if rewords(question, turns, self.settings.conversation):
             if self._condenser is None:  # the generator is loaded on first use
                 self._condenser = Condenser(self.generator, self.settings.conversation)
-            asked = self._condenser.standalone(question, turns)
+            asked = self._condenser.english(self._condenser.standalone(question, turns))
             timings["condense"] = time.perf_counter() - started
         earlier = recent(turns, self.settings.conversation)
         passages = retriever.retrieve(asked, top_n=top_n, rerank=rerank, timings=timings)

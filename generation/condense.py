@@ -1,11 +1,12 @@
-"""Turn a follow-up question into one that retrieval can answer without the conversation.
+"""Turn what the user wrote into a question that retrieval can answer: standalone, in English.
 
 "And how do I activate it?" retrieves passages about "it". Before retrieval the generator's
 small model rewrites such a question with the recent turns in view (the "condense question"
 step of conversational RAG); a question that already names what it asks about is kept as it
 is, since a rewrite costs a generation. Which questions need one is decided by a cheap rule:
 words that point back into the conversation, an opening that continues it, or too few words
-to stand alone.
+to stand alone. A question in another language is translated the same way, since the
+embedder, the reranker and the pruner read English (generation/language.py decides which).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from generation.citations import without_markers
 from generation.engines import Generator
+from generation.language import is_foreign
 
 Role = Literal["user", "assistant"]
 
@@ -63,8 +65,22 @@ _EXAMPLE = (
 )
 
 
+TRANSLATE_SYSTEM = (
+    "You translate questions into English for a search engine. You never answer them."
+)
+TRANSLATE_ASK = (
+    "Translate the question into English. Keep every name, number and piece of code as "
+    "written. Reply with the translation only."
+)
+_TRANSLATE_EXAMPLE = (
+    "Wie alt ist der Eiffelturm in Paris?",
+    "How old is the Eiffel Tower in Paris?",
+)
+
+
 class ConversationSettings(BaseModel):
-    """How earlier turns of a conversation shape the answer to the last question."""
+    """How the question retrieval reads is made from what the user wrote: the earlier turns
+    of a conversation, and the language it is written in."""
 
     # auto: rewrite with the small generator only when the rule above says the question
     # leans on the conversation; always: rewrite every follow-up; concat: retrieve with the
@@ -75,6 +91,12 @@ class ConversationSettings(BaseModel):
     # each earlier message is cut to this many characters
     turn_chars: int = Field(600, ge=40, le=20_000)
     rewrite_tokens: int = Field(48, ge=8, le=512)
+    # a question written in another language is translated into English, which retrieval
+    # and the generator then read, so the answer comes in the documents' language, the one
+    # the checker reads (answers in Spanish went unchecked). Untranslated, 5 of 8 German,
+    # French, Spanish and Chinese questions over the demo index were abstained on. Turn it
+    # off where the embedder and reranker read the question's language themselves
+    translate: bool = True
 
 
 def turns_from(history: Iterable[Turn | Mapping[str, object]] | None) -> list[Turn]:
@@ -142,6 +164,13 @@ def leans_on_conversation(question: str) -> bool:
     )
 
 
+def rewords(question: str, turns: Sequence[Turn], settings: ConversationSettings) -> bool:
+    """Whether retrieval may read another question than the one written: one with a
+    conversation before it, or one in another language (which the Condenser then rewrites
+    or translates; an English question without turns is read as written, no model needed)."""
+    return bool(turns) or (settings.translate and is_foreign(question))
+
+
 def _rewrite_request(turns: Sequence[Turn], question: str) -> str:
     said = [f"{'User' if t.role == 'user' else 'Assistant'}: {t.content}" for t in turns]
     follow_up = " ".join(question.split())
@@ -171,6 +200,16 @@ def _cleaned(reply: str, question: str) -> str:
     return text
 
 
+def translate_messages(question: str) -> list[dict[str, str]]:
+    example_question, example_answer = _TRANSLATE_EXAMPLE
+    return [
+        {"role": "system", "content": TRANSLATE_SYSTEM},
+        {"role": "user", "content": f"{TRANSLATE_ASK}\n\nQuestion: {example_question}"},
+        {"role": "assistant", "content": example_answer},
+        {"role": "user", "content": f"{TRANSLATE_ASK}\n\nQuestion: {' '.join(question.split())}"},
+    ]
+
+
 class Condenser:
     """The question retrieval should use, given the conversation before it."""
 
@@ -188,6 +227,15 @@ class Condenser:
             return " ".join([*asked, question])
         if mode == "auto" and not leans_on_conversation(question):
             return question
-        messages = rewrite_messages(question, earlier)
+        return self._reply(rewrite_messages(question, earlier), question)
+
+    def english(self, question: str) -> str:
+        """The question in English, where it is written in another language and translation
+        is on; otherwise the question as it is."""
+        if not self.settings.translate or not is_foreign(question):
+            return question
+        return self._reply(translate_messages(question), question)
+
+    def _reply(self, messages: list[dict[str, str]], question: str) -> str:
         reply = "".join(self.generator.stream(messages, self.settings.rewrite_tokens, 0.0))
         return _cleaned(reply, question)

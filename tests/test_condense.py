@@ -15,6 +15,7 @@ from generation.condense import (
     continued,
     leans_on_conversation,
     recent,
+    rewords,
     turns_from,
 )
 from generation.engines import make_generator
@@ -117,6 +118,17 @@ def test_off_concat_and_standalone_questions_need_no_generation() -> None:
     standalone = "What does pip freeze print?"
     assert auto.standalone(standalone, turns) == standalone
     assert auto.standalone(question, []) == question
+    assert auto.english(standalone) == standalone
+    german = "Was gibt pip freeze aus?"
+    assert Condenser(generator, ConversationSettings(translate=False)).english(german) == german
+
+
+def test_only_a_conversation_or_another_language_rewords_the_question() -> None:
+    settings = ConversationSettings()
+    assert not rewords("What does pip freeze print?", [], settings)
+    assert rewords("What does pip freeze print?", turns_from(VENV), settings)
+    assert rewords("Was gibt pip freeze aus?", [], settings)
+    assert not rewords("Was gibt pip freeze aus?", [], ConversationSettings(translate=False))
 
 
 def test_a_follow_up_retrieves_through_the_conversation(built_index: Path) -> None:
@@ -141,3 +153,30 @@ def test_the_default_generator_rewrites_a_follow_up(default_generator: None) -> 
     rewritten = condenser.standalone("and how do I activate it?", turns_from(VENV))
     assert "activate" in rewritten.lower() and "virtual environment" in rewritten.lower()
     assert not rewritten.lower().startswith(("to activate", "run "))  # a question, not the answer
+
+
+def test_a_question_in_another_language_is_translated_before_retrieval(
+    built_index: Path,
+) -> None:
+    """The small test generator's translation is whatever it is; the path is what is tested:
+    retrieval reads a generated question, shown as the one searched for."""
+    qa = QA(Settings(index=built_index))
+    answer = qa.ask("Wie viele Container entlädt der Hafen von Valmora an einem Dienstag?")
+    assert "condense" in answer.timings
+    assert answer.standalone is not None
+    english = qa.ask(FACTS["notes.txt"][2])
+    assert english.standalone is None and "condense" not in english.timings
+
+
+@pytest.mark.slow
+def test_the_default_generator_answers_a_german_question_from_english_notes(
+    built_index: Path, default_generator: None
+) -> None:
+    """Untranslated, the English-only embedder, reranker and gate abstained on most such
+    questions; translated, the answer is the English fact, checked against its passage."""
+    qa = QA(Settings(index=built_index))
+    answer = qa.ask("Wie viele Container entlädt der Hafen von Valmora an einem Dienstag?")
+    assert answer.standalone is not None and "valmora" in answer.standalone.lower()
+    assert not answer.abstained
+    assert "4,812" in answer.text or "4812" in answer.text
+    assert answer.passages and Path(answer.passages[0].source).name == "notes.txt"

@@ -34,6 +34,16 @@ def resolved_engine(settings: GeneratorSettings) -> str:
     return "transformers" if fast else "llama_cpp"
 
 
+def import_engine(settings: GeneratorSettings) -> None:
+    """Import what the engine loads models with, in the calling thread. transformers 5
+    resolves its names lazily, and two threads resolving them at once can fail ("cannot
+    import name 'AutoModelForCausalLM' from 'transformers'", met here once as QA loaded the
+    generator in a thread beside the small models; transformers' lazy-import race): a caller
+    that loads the generator in a thread imports first."""
+    if resolved_engine(settings) == "transformers":
+        from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
+
+
 def make_generator(settings: GeneratorSettings) -> Generator:
     engine = resolved_engine(settings)
     if engine != settings.engine:
