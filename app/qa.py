@@ -363,7 +363,10 @@ class QA:
         if rewords(question, turns, self.settings.conversation):
             if self._condenser is None:  # the generator is loaded on first use
                 self._condenser = Condenser(self.generator, self.settings.conversation)
-            asked = self._condenser.english(self._condenser.standalone(question, turns))
+            asked = self._condenser.english(
+                self._condenser.standalone(question, turns),
+                lambda text: [p.text for p in retriever.retrieve(text, rerank=False)],
+            )
             timings["condense"] = time.perf_counter() - started
         earlier = recent(turns, self.settings.conversation)
         passages = retriever.retrieve(asked, top_n=top_n, rerank=rerank, timings=timings)

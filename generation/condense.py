@@ -12,7 +12,7 @@ embedder, the reranker and the pruner read English (generation/language.py decid
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from generation.citations import without_markers
 from generation.engines import Generator
-from generation.language import is_foreign
+from generation.language import is_foreign, mostly_foreign
 
 Role = Literal["user", "assistant"]
 
@@ -93,9 +93,10 @@ class ConversationSettings(BaseModel):
     rewrite_tokens: int = Field(48, ge=8, le=512)
     # a question written in another language is translated into English, which retrieval
     # and the generator then read, so the answer comes in the documents' language, the one
-    # the checker reads (answers in Spanish went unchecked). Untranslated, 5 of 8 German,
-    # French, Spanish and Chinese questions over the demo index were abstained on. Turn it
-    # off where the embedder and reranker read the question's language themselves
+    # the checker reads (answers in Spanish went unchecked); not where the passages it finds
+    # as written are mostly foreign too (documents in the question's language). Over the
+    # demo index 28 of 40 questions in other languages were abstained on untranslated, none
+    # translated. Off where the embedder and reranker read the question's language themselves
     translate: bool = True
 
 
@@ -229,10 +230,13 @@ class Condenser:
             return question
         return self._reply(rewrite_messages(question, earlier), question)
 
-    def english(self, question: str) -> str:
-        """The question in English, where it is written in another language and translation
-        is on; otherwise the question as it is."""
+    def english(self, question: str, found: Callable[[str], Sequence[str]]) -> str:
+        """The question in English, where it is written in another language, translation is
+        on, and the passages `found` for it as written (their texts) are mostly English;
+        otherwise the question as it is."""
         if not self.settings.translate or not is_foreign(question):
+            return question
+        if mostly_foreign(found(question)):
             return question
         return self._reply(translate_messages(question), question)
 

@@ -1,8 +1,10 @@
-"""Whether a question is written in a language other than English.
+"""Whether a question, or a passage, is written in a language other than English.
 
 The embedder, the reranker and the pruner's word overlap read English, so a question in
 German over English documents finds little, and the answerability gate then abstains. Such a
-question is translated for retrieval (generation/condense.py). The test must cost nothing
+question is translated for retrieval (generation/condense.py), unless the passages it finds
+as written are in a foreign language too: over German documents a German question is the
+one that matches their words. The test must cost nothing
 and never fire on English questions, code or names: a question counts as foreign where most
 of its letters are in another script, or where it has more function words of German, French,
 Spanish, Italian, Portuguese or Dutch than of English (words both languages write, such as
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -63,3 +66,8 @@ def is_foreign(question: str) -> bool:
     foreign = sum(w in _FOREIGN for w in words)
     english = sum(w in _ENGLISH for w in words)
     return foreign > english
+
+
+def mostly_foreign(texts: Sequence[str]) -> bool:
+    """Whether most of the texts (passages a question found) are not written in English."""
+    return sum(map(is_foreign, texts)) * 2 > len(texts)

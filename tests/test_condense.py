@@ -20,6 +20,9 @@ from generation.condense import (
 )
 from generation.engines import make_generator
 from generation.prompt import build_messages
+from indexing.builder import BuildOptions, IndexBuilder
+from indexing.embedding import Embedder
+from indexing.index_dir import IndexDir
 from tests.conftest import FACTS
 
 VENV = [
@@ -118,9 +121,13 @@ def test_off_concat_and_standalone_questions_need_no_generation() -> None:
     standalone = "What does pip freeze print?"
     assert auto.standalone(standalone, turns) == standalone
     assert auto.standalone(question, []) == question
-    assert auto.english(standalone) == standalone
+    unread = lambda text: pytest.fail(f"searched for {text!r}")  # noqa: E731
+    assert auto.english(standalone, unread) == standalone
     german = "Was gibt pip freeze aus?"
-    assert Condenser(generator, ConversationSettings(translate=False)).english(german) == german
+    off = Condenser(generator, ConversationSettings(translate=False))
+    assert off.english(german, unread) == german
+    # passages in the question's language: its words are the ones they write
+    assert auto.english(german, lambda _: ["Der Befehl pip freeze gibt die Pakete aus."]) == german
 
 
 def test_only_a_conversation_or_another_language_rewords_the_question() -> None:
@@ -166,6 +173,24 @@ def test_a_question_in_another_language_is_translated_before_retrieval(
     assert answer.standalone is not None
     english = qa.ask(FACTS["notes.txt"][2])
     assert english.standalone is None and "condense" not in english.timings
+
+
+def test_a_question_in_its_documents_language_is_not_translated(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """Over German documents a German question is the one that matches their words."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "hafen.txt").write_text(
+        "Der Hafen von Valmora entlädt an einem gewöhnlichen Dienstag genau 4.812 Container. "
+        "Die Kräne am Nordkai sind orange gestrichen, damit Lotsen sie im Nebel sehen."
+    )
+    root = tmp_path / "idx"
+    IndexBuilder(IndexDir(root), embedder, BuildOptions(progress=False)).run([folder])
+    answer = QA(Settings(index=root)).ask(
+        "Wie viele Container entlädt der Hafen von Valmora an einem Dienstag?"
+    )
+    assert answer.standalone is None
 
 
 @pytest.mark.slow
