@@ -88,6 +88,13 @@ def content_terms(text: str) -> set[str]:
     return prefix_terms(_REQUEST.sub("", text, count=1)) - _ASKING
 
 
+def named_share(text: str, named: set[str]) -> float:
+    """The share of the text's content terms among `named` (prefix terms of what it is
+    checked against); 1.0 for a text without content terms, which claims nothing to miss."""
+    terms = content_terms(text)
+    return len(terms & named) / len(terms) if terms else 1.0
+
+
 def best_window_scores(
     windows: Sequence[Sequence[Pair]], predict: Callable[[list[Pair]], Sequence[float]]
 ) -> list[float]:

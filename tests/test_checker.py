@@ -17,6 +17,7 @@ from generation.check import (
 from generation.check_features import direction_mismatch
 from generation.numbers import list_markers, stated_numbers, unstated_numbers
 from generation.prompt import ABSTAIN
+from retrieval.windows import named_share, prefix_terms
 from tests.conftest import FACTS, SMALL_GENERATOR
 
 EVIDENCE = FACTS["page.html"][1]
@@ -308,3 +309,30 @@ def test_a_swapped_number_is_unsupported_whatever_the_model_reads(checker: FactC
     assert wrong.score <= checker.settings.unstated_number_score
     answer = Answer("How far?", answer, [], [], False, "m", 1, verdicts=[right, wrong])
     assert "(no passage states 300)" in sources_text(answer)
+
+
+def test_a_sentence_the_passages_hardly_name_is_unsupported(checker: FactChecker) -> None:
+    """Outside knowledge: its words are not the sources' words, however plausible the model
+    finds it (MTRAG's unfaithful answers: 63% name under 30% of their words)."""
+    evidence = (
+        "Classes bundle data and functionality together. Creating a new class creates a new "
+        "type of object, allowing new instances of that type to be made. Each class instance "
+        "can have attributes attached to it for maintaining its state."
+    )
+    answer = (
+        "Each class instance can have attributes for maintaining its state [1]. Inheritance is "
+        "a feature in object-oriented programming that allows a class to reuse code from "
+        "another class [1]."
+    )
+    kept, outside = checker.check(answer, [evidence])
+    assert kept.supported
+    assert not outside.supported and outside.score <= checker.settings.unstated_number_score
+    lenient = FactChecker(checker.settings.model_copy(update={"min_named_share": None}))
+    assert lenient.check(answer, [evidence])[1].supported  # the model alone accepts it
+
+
+def test_named_share_counts_stemmed_content_words() -> None:
+    named = prefix_terms("The Tarnvik glacier retreated 212 metres.")
+    assert named_share("The glaciers retreat.", named) == 1.0
+    assert named_share("Glaciers are shrinking worldwide.", named) == pytest.approx(1 / 3)
+    assert named_share("It is.", named) == 1.0
