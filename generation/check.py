@@ -58,6 +58,8 @@ _CODE_OPENER = re.compile(
 # a yes/no answer's words: written in many passages, so where they stand backs nothing
 _VERDICT_WORDS = frozenset({"yes", "no", "true", "false", "maybe", "none"})
 
+# why a sentence with `unnamed` set is unsupported, as the CLI and the web chat say it
+UNNAMED = "the sources name few of its words"
 # fewer words than this make a phrase ("1892."), not a claim a passage can be read to back
 MIN_CLAIM_WORDS = 4
 
@@ -107,6 +109,8 @@ class SentenceVerdict:
     cited_supported: bool | None = None
     # the numbers it states that no passage does, as written (they cap its score)
     unstated: tuple[str, ...] = ()
+    # the passages name few of its content words (min_named_share; that caps its score too)
+    unnamed: bool = False
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -320,6 +324,7 @@ class FactChecker:
                     passage=best + 1 if best is not None else None,
                     cited_supported=any(row[n - 1] >= threshold for n in cited) if cited else None,
                     unstated=unstated,
+                    unnamed=unnamed,
                 )
             )
         return verdicts

@@ -325,8 +325,11 @@ def test_a_sentence_the_passages_hardly_name_is_unsupported(checker: FactChecker
         "another class [1]."
     )
     kept, outside = checker.check(answer, [evidence])
-    assert kept.supported
-    assert not outside.supported and outside.score <= checker.settings.unstated_number_score
+    assert kept.supported and not kept.unnamed
+    assert not outside.supported and outside.unnamed
+    assert outside.score <= checker.settings.unstated_number_score
+    shown = Answer("What is it?", answer, [], [], False, "m", 1, verdicts=[kept, outside])
+    assert "(the sources name few of its words): Inheritance" in sources_text(shown)
     lenient = FactChecker(checker.settings.model_copy(update={"min_named_share": None}))
     assert lenient.check(answer, [evidence])[1].supported  # the model alone accepts it
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
 from pathlib import Path
@@ -101,6 +102,9 @@ def test_unsupported_sentences_are_marked_and_announced_at_the_top() -> None:
     assert '<span class="mg-unsupported">Beta is third' in html
     assert "unsupported 0.05" in html and "✓ 0.93" in html
     assert "closest passage [2]; no passage states 3" in html
+    unnamed = [verdicts[0], dataclasses.replace(verdicts[1], unstated=(), unnamed=True)]
+    html = render.answer_html(_answer(unnamed), "abc")
+    assert "closest passage [2]; the sources name few of its words" in html
     ok = render.answer_html(_answer(verdicts[:1]), "abc")
     assert "mg-warning" not in ok and "Every sentence is supported" in ok
 

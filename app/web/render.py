@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from app.qa import Answer
-from generation.check import SentenceVerdict
+from generation.check import UNNAMED, SentenceVerdict
 from generation.citations import citation_spans
 from retrieval.passages import Passage
 
@@ -49,6 +49,8 @@ def _verdict_badge(verdict: SentenceVerdict, answer_id: str) -> str:
     where = f", closest passage [{verdict.passage}]" if verdict.passage else ""
     if verdict.unstated:
         where += f"; no passage states {', '.join(verdict.unstated)}"
+    if verdict.unnamed:
+        where += f"; {UNNAMED}"
     return (
         f'<sup class="mg-bad" title="No passage supports this sentence{escape(where)}">'
         f"unsupported {verdict.score:.2f}</sup>"
