@@ -4,11 +4,11 @@ The embedder, the reranker and the pruner's word overlap read English, so a ques
 German over English documents finds little, and the answerability gate then abstains. Such a
 question is translated for retrieval (generation/condense.py), unless the passages it finds
 as written are in a foreign language too: over German documents a German question is the
-one that matches their words. The test must cost nothing
-and never fire on English questions, code or names: a question counts as foreign where most
-of its letters are in another script, or where it has more function words of German, French,
-Spanish, Italian, Portuguese or Dutch than of English (words both languages write, such as
-"was" or "in", count for neither).
+one that matches their words. The test must cost nothing and never fire on English
+questions, code or names: a text counts as foreign where most of its letters are in another
+script, or where it has more function words of German, French, Spanish, Italian, Portuguese
+or Dutch than of English (words English writes too, such as "was", and the particles of
+names, such as "van der", count for neither).
 """
 
 from __future__ import annotations
@@ -54,15 +54,15 @@ _FOREIGN = frozenset(w for text in _FOREIGN_TEXT.values() for w in text.split())
 _MOSTLY_OTHER_SCRIPT = 0.5
 
 
-def is_foreign(question: str) -> bool:
-    """True where the question is most likely not written in English."""
-    letters = [c for c in question if c.isalpha()]
+def is_foreign(text: str) -> bool:
+    """True where the text (a question, a passage) is most likely not written in English."""
+    letters = [c for c in text if c.isalpha()]
     if not letters:
         return False
     other = sum(not unicodedata.name(c, "").startswith("LATIN") for c in letters)
     if other / len(letters) > _MOSTLY_OTHER_SCRIPT:
         return True
-    words = [w.lower() for w in _WORD.findall(question)]
+    words = [w.lower() for w in _WORD.findall(text)]
     foreign = sum(w in _FOREIGN for w in words)
     english = sum(w in _ENGLISH for w in words)
     return foreign > english
