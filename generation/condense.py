@@ -201,13 +201,17 @@ def _cleaned(reply: str, question: str) -> str:
     return text
 
 
+def _translate_request(question: str) -> str:
+    return f"{TRANSLATE_ASK}\n\nQuestion: {' '.join(question.split())}"
+
+
 def translate_messages(question: str) -> list[dict[str, str]]:
     example_question, example_answer = _TRANSLATE_EXAMPLE
     return [
         {"role": "system", "content": TRANSLATE_SYSTEM},
-        {"role": "user", "content": f"{TRANSLATE_ASK}\n\nQuestion: {example_question}"},
+        {"role": "user", "content": _translate_request(example_question)},
         {"role": "assistant", "content": example_answer},
-        {"role": "user", "content": f"{TRANSLATE_ASK}\n\nQuestion: {' '.join(question.split())}"},
+        {"role": "user", "content": _translate_request(question)},
     ]
 
 
