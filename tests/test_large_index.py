@@ -1,5 +1,6 @@
 """Large-index parts on real FAISS and SQLite: IVF-PQ, memory-mapped loading, bulk inserts."""
 
+import sqlite3
 from pathlib import Path
 
 import faiss
@@ -101,7 +102,37 @@ def test_bulk_insert_assigns_ids_after_existing_rows_and_feeds_fts(tmp_path: Pat
         second = store.add_file(*file("c", ["delta", "epsilon"]))
     assert first == [1, 2, 3] and second == [3, 4]
     assert store.counts() == {"files": 2, "documents": 2, "chunks": 4}
-    hits = store.db.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH 'epsilon'")
-    assert [row[0] for row in hits] == [4]
+    assert fts_hits(store, "epsilon") == [4]
+    assert fts_hits(store, "delta") == [3]
+    assert fts_hits(store, "gamma") == []
     assert store.chunks([4])[4].text == "epsilon"
+    store.close()
+
+
+def fts_hits(store: ChunkStore, term: str) -> list[int]:
+    query = "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid"
+    return [row[0] for row in store.db.execute(query, [term])]
+
+
+def test_index_written_with_the_per_row_fts_trigger_indexes_new_chunks_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "index.sqlite"
+    ChunkStore(path).close()
+    old = sqlite3.connect(path)  # an index written before FTS rows were inserted per batch
+    old.execute(
+        "CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN INSERT INTO chunks_fts "
+        "(rowid, title, text) VALUES (new.rowid, new.title, new.text); END"
+    )
+    old.commit()
+    old.close()
+    store = ChunkStore(path)
+    doc = Document("a", "a", "a", "alpha beta")
+    with store.db.conn:
+        store.add_file(
+            FileRecord("a", "sha", 1), [doc], [[Chunk("a", 0, "a", "alpha beta", 0, 10)]]
+        )
+    assert fts_hits(store, "alpha") == [1]
+    count = store.db.execute("SELECT count(*) FROM chunks_fts_docsize").fetchone()[0]
+    assert count == 1
     store.close()
