@@ -116,6 +116,11 @@ class _Run:
         """What the checker reads of each passage: its title and what the generator read."""
         return [titled(p.title, p.read_text) for p in self.passages]
 
+    def sources(self) -> list[str]:
+        """Each passage whole, as the user opens it: what the checker reads where the
+        evidence does not back a sentence."""
+        return [titled(p.title, p.text) for p in self.passages]
+
     def borrowed(self, text: str) -> str | None:
         """Why `text` comes from the prompt's worked examples ("named X, Y from the prompt's
         examples": two or more of their names that neither the question, typed and rewritten,
@@ -498,7 +503,7 @@ class QA:
             return None
         if text not in run.verdicts:
             begun = time.perf_counter()
-            run.verdicts[text] = self.checker.check(text, run.evidence())
+            run.verdicts[text] = self.checker.check(text, run.evidence(), run.sources())
             run.timings["check"] = run.timings.get("check", 0.0) + time.perf_counter() - begun
         return run.verdicts[text]
 

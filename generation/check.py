@@ -290,11 +290,28 @@ class FactChecker:
         """P(supported) for (evidence, claim) pairs."""
         return self._scorer.score(pairs)
 
-    def check(self, answer: str, passages: Sequence[str]) -> list[SentenceVerdict]:
+    def check(
+        self, answer: str, passages: Sequence[str], whole: Sequence[str] | None = None
+    ) -> list[SentenceVerdict]:
         """A verdict per sentence that states a claim, judged against every passage (cited
-        ones first on ties)."""
-        passages = [strip_instructions(p) for p in passages]
+        ones first on ties). `whole`, the same passages as stored where `passages` are what
+        the generator read of them: a sentence the read text does not back is judged again
+        against them, since the source a user opens backs what it states, read or not (a
+        model that knows the Python tutorial writes the sentence after the one it was given)."""
         spans = [(s, e) for s, e in split_sentences(answer) if states_claim(answer[s:e])]
+        verdicts = self._judge(answer, spans, passages)
+        if whole is None or list(whole) == list(passages):
+            return verdicts
+        again = [k for k, v in enumerate(verdicts) if not v.supported]
+        second = self._judge(answer, [spans[k] for k in again], whole) if again else []
+        for k, verdict in zip(again, second, strict=True):
+            verdicts[k] = max(verdicts[k], verdict, key=lambda v: v.score)
+        return verdicts
+
+    def _judge(
+        self, answer: str, spans: Sequence[tuple[int, int]], passages: Sequence[str]
+    ) -> list[SentenceVerdict]:
+        passages = [strip_instructions(p) for p in passages]
         claims = [without_markers(answer[s:e]) for s, e in spans]
         pairs = [(p, c) for c in claims for p in passages]
         scores = self.score(pairs) if passages else []

@@ -199,6 +199,29 @@ def test_a_sentence_citing_the_wrong_passage_is_pointed_at_the_right_one(
     assert "corrected" not in sources_text(shown, text)
 
 
+def test_a_sentence_the_pruned_text_lacks_is_read_against_the_whole_passage(
+    checker: FactChecker,
+) -> None:
+    """The generator read one kept sentence of the passage and wrote the next one from memory:
+    the source the user opens states it, so it is supported and cited there."""
+    whole = [
+        "The harbour holds a fish market on Fridays.",
+        "It is good practice to use the with keyword when dealing with file objects. The "
+        "advantage is that the file is properly closed after its suite finishes, even if an "
+        "exception is raised at some point.",
+    ]
+    read = [whole[0], "It is good practice to use the with keyword when dealing with file objects."]
+    answer = (
+        "The with keyword ensures that the file is properly closed after its suite finishes, "
+        "even if an exception is raised."
+    )
+    assert not checker.check(answer, read)[0].supported
+    (verdict,) = checker.check(answer, read, whole)
+    assert verdict.supported and verdict.passage == 2
+    invented = "The with keyword makes reading a file twice as fast as a loop."
+    assert not checker.check(invented, read, whole)[0].supported
+
+
 def test_a_bare_phrase_cites_the_passage_that_writes_it(checker: FactChecker) -> None:
     passages = [EVIDENCE, "The Sackler Center for Feminist Art opened in 2008.", "Yes, it did."]
     for answer, expected in [
