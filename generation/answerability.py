@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from generation.prompt import prompt_fingerprint, verification_messages
 from indexing.models import resolve_model
-from retrieval.windows import content_terms, prefix_terms
+from retrieval.windows import content_terms, named_share, prefix_terms
 
 if TYPE_CHECKING:
     from generation.condense import Turn
@@ -81,10 +81,7 @@ def read_refusal(
 def question_coverage(question: str, texts: Sequence[str]) -> float:
     """The share of the question's content words (prefix-stemmed) found in `texts`; 1.0 for
     a question made of asking words only."""
-    wanted = content_terms(question)
-    if not wanted:
-        return 1.0
-    return len(wanted & _named(texts)) / len(wanted)
+    return named_share(question, _named(texts))
 
 
 def missing_words(question: str, texts: Sequence[str]) -> list[str]:
