@@ -69,6 +69,9 @@ class Answer:
     escalated: str | None = None  # why the large generator answered instead of the small one
     usage: dict[str, int] = field(default_factory=dict)  # prompt/completion tokens, summed
     retrieved: int = 0  # passages retrieval found; pruning may leave the generator fewer
+    # the documents those passages come from, best first: whether the answer's document was
+    # found at all, where `passages` tells whether the pruner kept it
+    retrieved_docs: list[str] = field(default_factory=list)
     doubt: float | None = None  # the generator's probability of opening with the abstention
     # its log-odds of "No" over "Yes" when asked whether the sources state the answer (None
     # where the gate decided without it)
@@ -319,7 +322,8 @@ class QA:
                 grounded=None if verdicts is None else all(v.supported for v in verdicts),
                 escalated=run.escalated,
                 usage=run.usage,
-                retrieved=retrieved,
+                retrieved=len(retrieved),
+                retrieved_docs=retrieved,
                 doubt=run.doubt,
                 refusal=run.refusal,
                 best=run.best,
@@ -358,9 +362,9 @@ class QA:
         top_n: int | None,
         rerank: bool,
         timings: dict[str, float],
-    ) -> tuple[_Run, int]:
+    ) -> tuple[_Run, list[str]]:
         """The question as retrieval reads it (a follow-up rewritten) with the pruned passages
-        the generator will read, and how many passages retrieval found."""
+        the generator will read, and the documents of the passages retrieval found."""
         gen = self.settings.generator
         started = time.perf_counter()
         turns = turns_from(history)
@@ -375,7 +379,7 @@ class QA:
             timings["condense"] = time.perf_counter() - started
         earlier = recent(turns, self.settings.conversation)
         passages = retriever.retrieve(asked, top_n=top_n, rerank=rerank, timings=timings)
-        retrieved, dense = len(passages), best_dense(passages)
+        retrieved, dense = [p.doc_uri for p in passages], best_dense(passages)
         passages, best, below_floor = self.pruned(asked, passages, timings)
         passages = fit_to_context(asked, passages, earlier, gen.context_tokens - gen.max_tokens)
         run = _Run(

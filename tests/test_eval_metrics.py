@@ -180,3 +180,29 @@ def test_cascade_summary_splits_quality_by_path() -> None:
     assert summary["f1_small_path"] == pytest.approx(0.75)
     assert summary["f1_large_path"] == pytest.approx(0.0)
     assert summary["answer_contains_gold"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize(
+    ("retrieved", "read", "abstained", "contains", "stage"),
+    [
+        (True, True, False, True, None),
+        (False, False, False, False, "retrieval"),
+        (True, False, False, False, "pruning"),
+        (True, True, True, False, "abstention"),
+        (True, True, False, False, "generator"),
+        # the gold read from another passage than its own: not retrieval's loss
+        (False, True, False, False, "generator"),
+    ],
+)
+def test_a_missed_answer_is_lost_at_the_first_stage_without_the_gold(
+    retrieved: bool, read: bool, abstained: bool, contains: bool, stage: str | None
+) -> None:
+    from app.eval.qa_eval import lost_at
+
+    record = {
+        "gold_retrieved": retrieved,
+        "gold_read": read,
+        "abstained": abstained,
+        "contains_gold": contains,
+    }
+    assert lost_at(record) == stage

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.eval.datasets import MTRAG_FILE, BeirDataset, data_root, is_dev
+from app.eval.qa_eval import STAGES
 from indexing.index_dir import IndexDir
 from indexing.store import ChunkStore
 from retrieval.hybrid import RetrievalOptions
@@ -163,6 +164,13 @@ def test_qa_eval_on_squad_slice(workspace: Path) -> None:
     assert summary["exact_match"] <= summary["answer_contains_gold"] <= 1.0
     # three paragraphs, each question's own among them: retrieval of the gold passage is easy
     assert summary["gold_retrieved"] == 1.0
+    # every question states its gold or lost it at exactly one stage
+    lost = sum(summary[f"lost_at_{stage}"] for stage in STAGES)
+    assert summary["answer_contains_gold"] + lost == pytest.approx(1.0)
+    assert all(
+        (r["lost_at"] is None) == r["contains_gold"] and r["gold_retrieved"]
+        for r in report["answers"]
+    )
 
 
 def test_conversation_eval_scores_recall_and_answers_with_the_gates_signals(

@@ -18,6 +18,8 @@ from generation.citations import without_markers
 
 log = logging.getLogger(__name__)
 
+# where a short answer can lose its gold (lost_at()), in the order a question meets them
+STAGES = ("retrieval", "pruning", "abstention", "generator")
 _VERDICT = re.compile(r"\b(yes|no|true|false)\b", re.IGNORECASE)
 _VERDICT_WORDS = {"yes": "yes", "true": "yes", "no": "no", "false": "no"}
 
@@ -82,8 +84,9 @@ class QAEval:
             "stages": {
                 k: v for k, v in answer.timings.items() if k not in ("total", "first_token")
             },
+            # found by retrieval, before the pruner chose what the generator reads
             "gold_retrieved": item.gold_doc is not None
-            and any(doc_id_of(p.doc_uri) == item.gold_doc for p in answer.passages),
+            and any(doc_id_of(uri) == item.gold_doc for uri in answer.retrieved_docs),
         }
         if answer.verdicts is not None:
             record["sentences"] = len(answer.verdicts)
@@ -120,7 +123,19 @@ class QAEval:
                 ),
                 "citations": len(answer.citations),
             }
+            record["lost_at"] = lost_at(record)
         return record
+
+
+def lost_at(record: dict[str, object]) -> str | None:
+    """Where a short answer lost its gold (None: it states it): the generator read it and
+    wrote something else, or the gate abstained over it; else the pruner left it out of a
+    retrieved gold passage, or retrieval never found that passage."""
+    if record["contains_gold"]:
+        return None
+    if record["gold_read"]:
+        return "abstention" if record["abstained"] else "generator"
+    return "pruning" if record["gold_retrieved"] else "retrieval"
 
 
 def recorded_signals(answer: Answer) -> dict[str, float | None]:
@@ -185,6 +200,8 @@ def summarise(
             summary["exact_match"] = sum(r["em"] for r in records) / n
             summary["answer_contains_gold"] = sum(r["contains_gold"] for r in records) / n
             summary["gold_read"] = sum(r.get("gold_read", False) for r in records) / n
+            for stage in STAGES:
+                summary[f"lost_at_{stage}"] = sum(r.get("lost_at") == stage for r in records) / n
         summary["f1"] = sum(r["f1"] for r in records) / n
         # short answers: the cited passage states a gold answer; long ones: it is the gold one
         summary["citation_precision"] = (
