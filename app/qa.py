@@ -307,7 +307,7 @@ class QA:
             verdicts = None if abstained else self._verdicts(run, text)
             above = self.settings.checker.recite_above
             if verdicts and above is not None:
-                text, verdicts = recite(text, verdicts, above, run.evidence())
+                text, verdicts = recite(text, verdicts, above, run.sources())
             timings["total"] = time.perf_counter() - started
             return Answer(
                 question=question,

@@ -366,7 +366,9 @@ def recite(
     source; the checker has already read every sentence against every passage, so it knows
     which passage backs it. A bare phrase ("1892.") states nothing to check, so it cites the
     first of `passages` that writes it, where the ones it cites do not (on 200 SQuAD answers,
-    3 of the 6 right answers citing a passage without the answer were such phrases).
+    3 of the 6 right answers citing a passage without the answer were such phrases): the
+    passages as stored, which the user opens, since the generator may write a phrase from a
+    sentence the pruner left out of what it read.
     """
     text, moved, shift = "", [], 0
     last = 0
