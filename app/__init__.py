@@ -5,7 +5,8 @@
 >>> print(qa.ask("How do I create a virtual environment?").text)
 """
 
-from app.qa import QA, Answer, AnswerStream, Citation
+from app.answer import Answer, AnswerStream, Citation
+from app.qa import QA
 from app.settings import Settings
 
 __all__ = ["QA", "Answer", "AnswerStream", "Citation", "Settings"]

@@ -19,7 +19,8 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict
 
-from app.qa import QA, Answer
+from app.answer import Answer
+from app.qa import QA
 from retrieval.passages import Passage
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from app.qa import Answer
+from app.answer import Answer
 from app.settings import Settings
 from generation.check import UNNAMED
 from generation.engines.factory import resolved_engine

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from app import QA, Settings
-from app.qa import Answer
+from app.answer import Answer
 from app.render import sources_text
 from generation.check import (
     CheckerSettings,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from app.qa import QA, Answer
+from app.answer import Answer
+from app.qa import QA
 from app.render import answer_json
 from app.settings import Settings
 from app.web.server import launch

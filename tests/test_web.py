@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.qa import Answer, Citation
+from app.answer import Answer, Citation
 from app.settings import Settings
 from app.web import render
 from app.web.server import web_settings

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from app.answer import Answer
 from app.eval.datasets import QAItem, QASet, doc_id_of, sample
 from app.eval.indexes import qa_set_index
 from app.eval.metrics import contains_answer, exact_match, token_f1
-from app.qa import QA, Answer
+from app.qa import QA
 from app.settings import Settings
 from generation.citations import without_markers
 

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.qa import Answer
+from app.answer import Answer
 from app.render import answer_json
 from app.web.service import QueueFull, WebService
 from indexing.errors import MinigiantError

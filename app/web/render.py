@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from app.qa import Answer
+from app.answer import Answer
 from generation.check import UNNAMED, SentenceVerdict
 from generation.citations import citation_spans
 from retrieval.passages import Passage

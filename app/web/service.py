@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from app.qa import QA, AnswerStream, History
+from app.answer import AnswerStream
+from app.qa import QA, History
 from app.settings import Settings
 from app.web.uploads import data_folder, is_inside, safe_name, store_upload
 from generation.engines import GeneratorSettings
