@@ -22,7 +22,7 @@ from generation.answerability import (
     read_refusal,
 )
 from generation.attribution import SentenceAttributor
-from generation.check import FactChecker, SentenceVerdict, recite
+from generation.check import FactChecker, SentenceVerdict
 from generation.citations import CitationFilter, cited_numbers
 from generation.condense import Condenser, Turn, recent, rewords, turns_from
 from generation.engines import Generator, GeneratorSettings, import_engine, make_generator
@@ -34,6 +34,7 @@ from generation.prompt import (
     is_abstention,
 )
 from generation.prune import prune_passages, sentence_scorer
+from generation.recite import recite
 from indexing.documents import titled
 from indexing.embedding import Embedder
 from indexing.errors import MinigiantError

@@ -21,7 +21,8 @@ import time
 
 from common import corpus_rows, percentiles_ms, print_result, scifact, setup_logging
 
-from generation.check import CheckerSettings, FactChecker, split_sentences
+from generation.answer_sentences import split_sentences
+from generation.check import CheckerSettings, FactChecker
 from indexing.documents import titled
 from indexing.kernels import encoder_precision
 from retrieval.hybrid import RetrievalOptions

@@ -1,32 +1,27 @@
 """Judge each answer sentence against the passages with a small factuality model.
 
-The default is our feature model (`minigiant train checker`, generation/check_features.py);
-any sentence-transformers CrossEncoder that scores (evidence, claim) pairs with one logit for
-"supported" works too. Long evidence is cut into overlapping windows for cross-encoders and
-the best window counts, since support usually sits in one place.
+The default is our three-way NLI cross-encoder (`minigiant-checker`, from `minigiant train
+checker-nli`); the feature model (`minigiant train checker`, generation/check_features.py) and
+any sentence-transformers CrossEncoder that scores (evidence, claim) pairs, with one logit for
+"supported" or an entailment class, work too. Long evidence is cut into overlapping windows for
+cross-encoders and the best window counts, since support usually sits in one place. How an
+answer is cut into sentences is generation/answer_sentences.py; citations re-pointed by the
+verdicts, generation/recite.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from generation.citations import cite_only, cited_numbers, without_markers
-from generation.numbers import list_marker_starts, list_markers, stated_numbers, unstated_numbers
-from generation.prompt import says_sources_silent
-from generation.sentences import (
-    FENCE,
-    is_abbreviation,
-    is_instruction,
-    is_item_number,
-    sentence_spans,
-    trimmed_span,
-)
+from generation.answer_sentences import split_sentences, states_claim
+from generation.citations import cited_numbers, without_markers
+from generation.numbers import list_markers, stated_numbers, unstated_numbers
+from generation.sentences import is_instruction, sentence_spans
 from indexing.embedding import Embedder, best_device
 from indexing.kernels import EncoderPrecision
 from indexing.models import load_once, resolve_model
@@ -39,29 +34,8 @@ from retrieval.windows import (
     prefix_terms,
 )
 
-# a sentence ends at . ! ? followed by a space or the end (not in "file.py" or "2.7"),
-# keeping citations written after the stop
-_SENTENCE = re.compile(
-    r"(?:[^.!?\n]|[.!?](?![.!?]*(?:\s|$)))+(?:[.!?]+(?:\s*\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\])*|$)"
-)
-
-# a clause that goes on after a note of what the sources leave out
-_CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|instead|while|whereas)\b|;", re.I)
-# a line of code ends in a colon too ("For example: except (KeyError, TypeError):", "def
-# area(r):"): it states what the sources' example is, so it is judged, not taken for a line
-# introducing what follows
-_CODE_OPENER = re.compile(
-    r"(?:^|:\s+)(?:def|class|for|while|if|elif|else|try|except|finally|with)\b[^:]*:$"
-    r"|\w\([^()]*\):$"
-)
-
-# a yes/no answer's words: written in many passages, so where they stand backs nothing
-_VERDICT_WORDS = frozenset({"yes", "no", "true", "false", "maybe", "none"})
-
 # why a sentence with `unnamed` set is unsupported, as the CLI and the web chat say it
 UNNAMED = "the sources name few of its words"
-# fewer words than this make a phrase ("1892."), not a claim a passage can be read to back
-MIN_CLAIM_WORDS = 4
 
 
 class CheckerSettings(BaseModel):
@@ -111,82 +85,6 @@ class SentenceVerdict:
     unstated: tuple[str, ...] = ()
     # the passages name few of its content words (min_named_share; that caps its score too)
     unnamed: bool = False
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of an answer's sentences, each keeping the citations that follow its
-    full stop; a stop after an abbreviation or initial ("U.S. Open"), an ellipsis and a
-    doctest's "..." prompt end nothing. Every line ends one too, stop or none (a list item
-    without a full stop was never checked), a list item keeps its marker ("2." alone was
-    judged as a claim, and failed), a numbered list written on one line is read as one item
-    per marker, and a fenced code example is one piece."""
-    lined = _items_on_lines(text)
-    spans: list[tuple[int, int]] = []
-    for a, b, code in _answer_lines(lined):
-        if code:
-            spans.append(trimmed_span(lined, a, b))
-            continue
-        line: list[tuple[int, int]] = []
-        for match in _SENTENCE.finditer(lined, a, b):
-            span = trimmed_span(lined, *match.span())
-            if span is None:
-                continue
-            previous = lined[line[-1][0] : line[-1][1]] if line else ""
-            # "U.S." and the last dot of "..." (a word with periods inside) alike, and an
-            # item's marker ("2.") with its item
-            if previous.endswith(".") and (
-                is_abbreviation(previous[:-1]) or is_item_number(previous[:-1])
-            ):
-                span = (line.pop()[0], span[1])
-            line.append(span)
-        spans += line
-    return spans
-
-
-def states_claim(sentence: str) -> bool:
-    """Whether a sentence says something passages could back: not a line introducing what
-    follows ("To create a schema:"; a line of code ending in a colon is a claim) nor a note
-    that the sources are silent on a point ("The documents do not say why."), which no
-    passage can back and which an honest answer writes (MTRAG's raters call such answers
-    faithful: flagging the note marked them unsupported). A note that goes on to state
-    something ("..., but it fell 46%") is a claim."""
-    text = without_markers(sentence).strip()
-    note = says_sources_silent(text) and not _CONTRAST.search(text)
-    introduces = text.endswith(":") and not _CODE_OPENER.search(text)
-    return bool(text) and not introduces and not note
-
-
-def _items_on_lines(text: str) -> str:
-    """The text with a line break before each marker of a numbered list written inside a line
-    ("Steps: 1. Go to Databases. 2. Select it."), so each item is read as one: same length,
-    same offsets."""
-    chars = list(text)
-    for at in list_marker_starts(text):
-        line_start = text.rfind("\n", 0, at) + 1
-        if at > 0 and text[at - 1] in " \t" and text[line_start:at].strip():
-            chars[at - 1] = "\n"
-    return "".join(chars)
-
-
-def _answer_lines(text: str) -> list[tuple[int, int, bool]]:
-    """(start, end, is code) of each line, a fenced code example (fences included) as one."""
-    pieces: list[tuple[int, int, bool]] = []
-    fence = None  # where an open fence starts
-    start = 0
-    for line in text.splitlines(keepends=True):
-        end = start + len(line)
-        if FENCE.match(line):
-            if fence is None:
-                fence = start
-            else:
-                pieces.append((fence, end, True))
-                fence = None
-        elif fence is None:
-            pieces.append((start, end, False))
-        start = end
-    if fence is not None:
-        pieces.append((fence, len(text), True))
-    return [(a, b, code) for a, b, code in pieces if text[a:b].strip()]
 
 
 def strip_instructions(text: str) -> str:
@@ -350,60 +248,3 @@ class FactChecker:
 def answer_score(verdicts: Sequence[SentenceVerdict]) -> float:
     """An answer is as well supported as its weakest sentence; an empty one is not."""
     return min((v.score for v in verdicts), default=0.0)
-
-
-def recite(
-    answer: str,
-    verdicts: Sequence[SentenceVerdict],
-    above: float,
-    passages: Sequence[str] = (),
-) -> tuple[str, list[SentenceVerdict]]:
-    """The answer with each sentence citing the passage that supports it best (scoring at
-    least `above`), where the passages it cites do not support it (or it cites none), and its
-    verdicts moved to the new offsets.
-
-    A generator citing [2] for a fact that only [1] states sends the reader to the wrong
-    source; the checker has already read every sentence against every passage, so it knows
-    which passage backs it. A bare phrase ("1892.") states nothing to check, so it cites the
-    first of `passages` that writes it, where the ones it cites do not (on 200 SQuAD answers,
-    3 of the 6 right answers citing a passage without the answer were such phrases): the
-    passages as stored, which the user opens, since the generator may write a phrase from a
-    sentence the pruner left out of what it read.
-    """
-    text, moved, shift = "", [], 0
-    last = 0
-    for v in sorted(verdicts, key=lambda v: v.start):
-        sentence = answer[v.start : v.end]
-        claim = len(without_markers(sentence).split()) >= MIN_CLAIM_WORDS
-        recited = claim and v.score >= above and v.passage is not None and not v.cited_supported
-        writer = None if claim else _first_writer(sentence, passages)
-        if recited:
-            sentence = cite_only(sentence, v.passage)
-        elif writer is not None:
-            sentence = cite_only(sentence, writer)
-            recited = True
-        text += answer[last : v.start] + sentence
-        start = v.start + shift
-        shift += len(sentence) - (v.end - v.start)
-        cited = True if recited else v.cited_supported
-        moved.append(
-            replace(v, text=sentence, start=start, end=start + len(sentence), cited_supported=cited)
-        )
-        last = v.end
-    return text + answer[last:], moved
-
-
-def _first_writer(phrase: str, passages: Sequence[str]) -> int | None:
-    """The number of the first passage that writes the phrase, where none it cites does."""
-    words = _words(without_markers(phrase))
-    if not words or words in _VERDICT_WORDS:
-        return None
-    writes = [f" {words} " in f" {_words(p)} " for p in passages]
-    cited = [n for n in cited_numbers(phrase) if 1 <= n <= len(passages)]
-    if any(writes[n - 1] for n in cited) or not any(writes):
-        return None
-    return writes.index(True) + 1
-
-
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.casefold()))

@@ -7,16 +7,12 @@ import pytest
 from app import QA, Settings
 from app.answer import Answer
 from app.render import sources_text
-from generation.check import (
-    CheckerSettings,
-    FactChecker,
-    recite,
-    split_sentences,
-    states_claim,
-)
+from generation.answer_sentences import split_sentences, states_claim
+from generation.check import CheckerSettings, FactChecker
 from generation.check_features import direction_mismatch
 from generation.numbers import list_markers, stated_numbers, unstated_numbers
 from generation.prompt import ABSTAIN
+from generation.recite import recite
 from retrieval.windows import named_share, prefix_terms
 from tests.conftest import FACTS, SMALL_GENERATOR
 

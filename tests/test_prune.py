@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from generation.answer_sentences import split_sentences
 from generation.attribution import SentenceAttributor
-from generation.check import split_sentences
 from generation.citations import CitationFilter
 from generation.prune import (
     CHARS_PER_TOKEN,
