@@ -32,9 +32,8 @@ class Answer:
     grounded: bool | None = None  # every sentence supported; None without a checker
     escalated: str | None = None  # why the large generator answered instead of the small one
     usage: dict[str, int] = field(default_factory=dict)  # prompt/completion tokens, summed
-    retrieved: int = 0  # passages retrieval found; pruning may leave the generator fewer
-    # the documents those passages come from, best first: whether the answer's document was
-    # found at all, where `passages` tells whether the pruner kept it
+    # the document of each passage retrieval found, best first: whether the answer's document
+    # was found at all, where `passages` tells whether the pruner kept it
     retrieved_docs: list[str] = field(default_factory=list)
     doubt: float | None = None  # the generator's probability of opening with the abstention
     # its log-odds of "No" over "Yes" when asked whether the sources state the answer (None
@@ -52,6 +51,11 @@ class Answer:
     missing: list[str] = field(default_factory=list)
     # why the generator's streamed answer was replaced by the abstention, if it was
     withdrawn: str | None = None
+
+    @property
+    def retrieved(self) -> int:
+        """How many passages retrieval found; pruning may leave the generator fewer."""
+        return len(self.retrieved_docs)
 
 
 class AnswerStream:

@@ -255,7 +255,6 @@ class QA:
                 grounded=None if verdicts is None else all(v.supported for v in verdicts),
                 escalated=run.escalated,
                 usage=run.usage,
-                retrieved=len(retrieved),
                 retrieved_docs=retrieved,
                 doubt=run.doubt,
                 refusal=run.refusal,

@@ -67,7 +67,8 @@ def _short(text: str, limit: int = 90) -> str:
 def answer_json(answer: Answer) -> dict[str, object]:
     """The whole answer as plain JSON types (scores may be numpy floats), for --json, the
     gradio API and the OpenAI endpoint alike."""
-    return json.loads(json.dumps(dataclasses.asdict(answer), default=float))
+    fields = {**dataclasses.asdict(answer), "retrieved": answer.retrieved}
+    return json.loads(json.dumps(fields, default=float))
 
 
 def _folder_bytes(path: Path) -> int:
