@@ -34,9 +34,13 @@ REMINDER = (
 # 135M model rarely writes [n] (it imitates the example nearest the question). The last one,
 # nearest the question, has the question's qualifier (a year) pick between neighbouring facts:
 # the 1.5B model's commonest wrong answer is the entity or year of the fact next to the asked
-# one (seeded SQuAD 200: answer states gold 0.745 -> 0.780). Any change here moves the
-# generator's doubt, so the answerability gate must be refitted with it. They are the same
-# for every question, so the engines read them once and reuse their cache.
+# one (seeded SQuAD 200: answer states gold 0.745 -> 0.780). The one before it asks for one
+# of several figures its passage gives: the model's other common miss is a true fact of the
+# passage other than the one asked ("32,463 farms occupy 136,000 km2" asked for a share;
+# seeded SQuAD 200 with the gate refitted under it, the twenty-eighth run: 0.750 -> 0.770,
+# none lost). Any change here moves the generator's doubt, so the answerability gate must be
+# refitted with it. They are the same for every question, so the engines read them once and
+# reuse their cache.
 _EXAMPLES = [
     (
         "When was the Great Red Spot first observed?",
@@ -53,6 +57,17 @@ _EXAMPLES = [
             ("Mars", "Mars has two small moons, Phobos and Deimos."),
         ],
         "The moons of Mars are Phobos and Deimos [2].",
+    ),
+    (
+        "What share of Corsa Island's land is farmed?",
+        [
+            (
+                "Corsa Island",
+                "Corsa Island has 1,240 farms, which cover about 45% of its land, while "
+                "woods cover a further 30% and its 12 villages are home to 8,000 people.",
+            ),
+        ],
+        "The farms cover about 45% of Corsa Island's land [1].",
     ),
     (
         "Who coached the Harbour City Owls in the 2011 season?",

@@ -93,12 +93,13 @@ def test_passages_fit_the_context_whatever_surrounds_them() -> None:
     passages = [passage(f"Fact number {n} about the lighthouse. " * 25) for n in range(8)]
     talk = [Turn("user", "Tell me about the harbour. " * 40), Turn("assistant", "It is old. " * 80)]
     question = "How tall is the Velmora harbour lighthouse?"
-    alone = fit_to_context(question, passages, (), 1600)
-    talked = fit_to_context(question, passages, talk, 1600)
+    budget = 2000  # tokens: the instructions and worked examples take about 700 of them
+    alone = fit_to_context(question, passages, (), budget)
+    talked = fit_to_context(question, passages, talk, budget)
     assert 1 <= len(talked) < len(alone) < len(passages)
     for history, kept in (((), alone), (talk, talked)):
         chars = sum(len(m["content"]) for m in verification_messages(question, kept, history))
-        assert chars / 3 <= 1600  # three characters a token: more than English text holds
+        assert chars / 3 <= budget  # three characters a token: more than English text holds
 
 
 def test_an_answer_made_of_the_worked_examples_names_is_caught() -> None:
