@@ -14,9 +14,10 @@ from indexing.documents import page_label
 from indexing.embedding import best_device
 from indexing.kernels import (
     BF16_FLAGS,
-    best_precision,
+    VNNI_FLAGS,
     cpu_flags,
     encoder_precision,
+    generator_precision,
     llama_threads,
 )
 from indexing.reader import IndexReader
@@ -78,10 +79,13 @@ def _folder_bytes(path: Path) -> int:
 def kernels_info(settings: Settings) -> str:
     """Which engine and number format each model gets here, and the CPU flags that decided it."""
     device = settings.generator.device or best_device()
-    flags = sorted(BF16_FLAGS & cpu_flags()) or ["none of " + ", ".join(sorted(BF16_FLAGS))]
+    wanted = BF16_FLAGS | VNNI_FLAGS
+    flags = sorted(wanted & cpu_flags()) or ["none of " + ", ".join(sorted(wanted))]
     gen = settings.generator
     engine = resolved_engine(gen)
-    precision = best_precision(device, gen.dtype) if engine == "transformers" else "GGUF weights"
+    precision = "GGUF weights"
+    if engine == "transformers":
+        precision = generator_precision(device, gen.dtype)
     if engine == "llama_cpp":
         from generation.engines.llama_cpp_engine import build_features, unused_instruction_sets
 
@@ -93,7 +97,7 @@ def kernels_info(settings: Settings) -> str:
     emb = settings.embedder
     checker = settings.checker
     lines = [
-        f"device:    {device} (bf16 CPU flags: {', '.join(flags)})",
+        f"device:    {device} (bf16/int8 CPU flags: {', '.join(flags)})",
         f"generator: {gen.model} via {engine} ({precision})",
         f"embedder:  {emb.model} ({encoder_precision(emb.device or best_device(), emb.dtype)})",
     ]

@@ -1,9 +1,10 @@
 """Time to first token and decode tokens/s for each generator engine on the same GGUF model.
 
 Engines: llama_cpp (in process), transformers (the same GGUF dequantised once, in the
-precision indexing/kernels.py picks here; with and without prompt-lookup drafts; needs
-`pip install gguf accelerate`), and openai (our LangChain client against llama-cpp-python's
-OpenAI-compatible server, started here on 127.0.0.1). All get the same prompts: real SciFact
+precision indexing/kernels.py picks here, with and without prompt-lookup drafts, and in bf16
+and int8 where the CPU has the instructions for them; needs `pip install gguf accelerate`),
+and openai (our LangChain client against llama-cpp-python's OpenAI-compatible server, started
+here on 127.0.0.1). All get the same prompts: real SciFact
 claims with five abstracts each, as `QA` would build them unpruned, or cut to their first
 `--passage-words` words (30 words x 5 is about the app's pruned 150 tokens). The first prompt
 warms each engine up, so the instructions and worked examples every prompt shares are read
@@ -24,7 +25,7 @@ from common import corpus_rows, print_result, scifact, setup_logging
 from generation.engines import GeneratorSettings, make_generator
 from generation.engines.local_server import llama_server
 from generation.prompt import build_messages
-from indexing.kernels import best_precision
+from indexing.kernels import BF16_FLAGS, VNNI_FLAGS, cpu_flags, generator_precision
 from indexing.models import resolve_model
 from retrieval.passages import Passage
 
@@ -49,7 +50,7 @@ def run_engine(settings: GeneratorSettings, prompts: list, max_tokens: int, coun
     return sorted(first)[len(first) // 2], sorted(rates)[len(rates) // 2]
 
 
-ENGINES = ["llama_cpp", "transformers", "transformers-no-lookup", "openai"]
+ENGINES = ["llama_cpp", "transformers", "transformers-no-lookup", "transformers-formats", "openai"]
 
 
 def main() -> None:
@@ -90,7 +91,12 @@ def main() -> None:
         )
         for run in range(args.runs + 1)
     ]
-    precision = best_precision("cpu")
+    precision = generator_precision("cpu")
+    formats = [
+        dtype
+        for dtype, flags in (("bfloat16", BF16_FLAGS), ("int8", VNNI_FLAGS))
+        if flags & cpu_flags() and dtype != precision
+    ]
     engines = {
         "llama_cpp": ("llama_cpp", GeneratorSettings(engine="llama_cpp", model=model)),
         f"transformers ({precision}, prompt lookup)": (
@@ -103,6 +109,13 @@ def main() -> None:
                 engine="transformers", model=model, device="cpu", prompt_lookup_tokens=0
             ),
         ),
+        **{
+            f"transformers ({dtype}, prompt lookup)": (
+                "transformers-formats",
+                GeneratorSettings(engine="transformers", model=model, device="cpu", dtype=dtype),
+            )
+            for dtype in formats
+        },
         "openai -> llama_cpp.server (loopback)": (
             "openai",
             GeneratorSettings(engine="openai", model=model, base_url="set when the server starts"),

@@ -2,11 +2,12 @@
 
 CUDA: fp16. CPUs with AMX or AVX-512-BF16 tiles: bf16, which torch runs through oneDNN at
 several times fp32's speed (Qwen2.5-1.5B reads a prompt 5x faster than a portable llama.cpp
-build here, bench/generator_engines.py). Elsewhere fp32, and for the small encoders fp32 on
-OpenVINO's kernels where it is installed (the same numbers, 1.1-1.2x faster on two AVX2 cores:
-indexing/openvino_kernels.py). A setting can force any of them, and int8 (dynamic int8 Linear
-layers, CPU only) for the small encoders: faster still, but it moves their ranking
-(bench/README.md), so auto never picks it.
+build here, bench/generator_engines.py); a generator on a CPU with AVX-512 VNNI and no AMX
+runs its Linear layers in int8 (indexing/int8_linear.py), faster again than bf16 there.
+Elsewhere fp32, and for the small encoders fp32 on OpenVINO's kernels where it is installed
+(the same numbers, 1.1-1.2x faster on two AVX2 cores: indexing/openvino_kernels.py). A
+setting can force any of them, and int8 (dynamic int8 Linear layers, CPU only) for the small
+encoders: faster still, but it moves their ranking (bench/README.md), so auto never picks it.
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ from typing import Literal
 log = logging.getLogger(__name__)
 
 Precision = Literal["auto", "float32", "bfloat16", "float16"]
+# a generator can also run its Linear layers in int8 on a CPU (indexing/int8_linear.py)
+GeneratorPrecision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
 # the small encoders (embedder, reranker, checker) can also run on a CPU in int8, or in fp32
 # on OpenVINO's kernels
 EncoderPrecision = Literal["auto", "float32", "bfloat16", "float16", "int8", "openvino"]
 CPU_ONLY = ("int8", "openvino")
 
 BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+# int8 dot products in one 512-bit instruction (the CPU int8 was measured on; AVX-VNNI's
+# 256-bit form was not); AMX machines keep bf16
+VNNI_FLAGS = frozenset({"avx512_vnni"})
 
 
 @functools.cache
@@ -112,6 +118,27 @@ def encoder_precision(device: str, requested: EncoderPrecision = "auto") -> str:
             choice, why = "openvino", why + ": fp32 on OpenVINO's kernels"
     _log_once(device, choice, why)
     return choice
+
+
+def generator_precision(device: str, requested: GeneratorPrecision = "auto") -> str:
+    """best_precision for a generator: auto picks int8 Linear layers on a CPU with AVX-512
+    VNNI and without AMX. There Qwen2.5-1.5B reads prompts 1.5x and decodes 2.2x as fast as in bf16
+    (bench/generator_engines.py); with AMX, bf16 read 266 tokens/s on the machine this
+    project began on, and int8 was never measured there. int8 is a CPU format: a GPU gets its
+    float one."""
+    if requested == "int8" and device == "cpu":
+        choice, why = "int8", "set in settings"
+    elif requested == "auto" and device == "cpu" and _int8_cpu():
+        choice, why = "int8", "CPU has " + ", ".join(sorted(VNNI_FLAGS & cpu_flags()))
+    else:
+        choice, why = _choose(device, "auto" if requested == "int8" else requested)
+    _log_once(device, choice, why)
+    return choice
+
+
+def _int8_cpu() -> bool:
+    flags = cpu_flags()
+    return bool(VNNI_FLAGS & flags) and "amx_bf16" not in flags and "amx_int8" not in flags
 
 
 def _choose(device: str, requested: str) -> tuple[str, str]:

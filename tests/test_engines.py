@@ -76,6 +76,20 @@ def test_transformers_engine_reads_the_packaged_gguf() -> None:
     assert answer.strip()
 
 
+def test_the_generator_in_int8_predicts_the_tokens_fp32_predicts() -> None:
+    import torch
+
+    settings = GeneratorSettings(engine="transformers", model=GGUF, device="cpu")
+    full = make_generator(settings.model_copy(update={"dtype": "float32"}))
+    int8 = make_generator(settings.model_copy(update={"dtype": "int8"}))
+    assert int8.precision == "int8" and int8.model is not full.model
+    title, text, question = FACTS["notes.txt"]
+    ids = torch.tensor([full._prompt_ids(build_messages(question, [passage(text, title)]))])
+    with torch.inference_mode():
+        expected, got = (g.model(input_ids=ids).logits[0].argmax(-1) for g in (full, int8))
+    assert float((expected == got).float().mean()) >= 0.9
+
+
 def test_lookup_drafts_continue_the_latest_match_inside_the_prompt() -> None:
     prompt = [5, 6, 7, 8, 9, 5, 6, 1, 2]
     # the answer so far ends in 5, 6: the latest prompt match (index 5) was followed by 1, 2

@@ -9,11 +9,14 @@ import pytest
 
 from generation.engines.llama_cpp_engine import unused_instruction_sets
 from indexing.embedding import Embedder
+from indexing.int8_linear import Int8Linear
 from indexing.kernels import (
     BF16_FLAGS,
+    VNNI_FLAGS,
     best_precision,
     cpu_flags,
     encoder_precision,
+    generator_precision,
     llama_threads,
     math_threads,
     physical_cores,
@@ -43,6 +46,30 @@ def test_the_rule_follows_the_device_the_flags_and_the_setting() -> None:
     assert encoder_precision("cpu", "int8") == "int8"
     assert encoder_precision("cpu", "openvino") == fp32
     assert encoder_precision("cuda:0", "int8") == encoder_precision("cuda:0") == "float16"
+
+
+def test_the_generator_gets_int8_on_a_cpu_with_vnni_and_without_amx() -> None:
+    flags = cpu_flags()
+    int8 = bool(VNNI_FLAGS & flags) and not {"amx_bf16", "amx_int8"} & flags
+    assert generator_precision("cpu") == ("int8" if int8 else best_precision("cpu"))
+    assert generator_precision("cpu", "int8") == "int8"
+    assert generator_precision("cpu", "bfloat16") == "bfloat16"
+    assert generator_precision("cuda:0", "int8") == generator_precision("cuda:0") == "float16"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_an_int8_linear_layer_computes_what_the_float_one_does(dtype: str) -> None:
+    import torch
+
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(256, 96).to(getattr(torch, dtype))
+    x = torch.randn(2, 7, 256, dtype=linear.weight.dtype)
+    x[0, 3] *= 50  # one outlier token must not coarsen the others (per-token scales)
+    with torch.inference_mode():
+        exact, approx = linear(x), Int8Linear(linear)(x)
+    assert approx.shape == exact.shape and approx.dtype == exact.dtype
+    error = (approx - exact).float().norm(dim=-1) / exact.float().norm(dim=-1)
+    assert float(error.max()) < 0.03
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float32", "int8", "openvino"])

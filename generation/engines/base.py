@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from indexing.kernels import Precision
+from indexing.kernels import GeneratorPrecision
 
 Messages = list[dict[str, str]]
 
@@ -37,8 +37,9 @@ class GeneratorSettings(BaseModel):
     threads: int | None = Field(None, ge=1)
     timeout_s: float = Field(120.0, gt=0)
     device: str | None = None
-    # transformers: the number format (auto: indexing/kernels.py decides from the hardware)
-    dtype: Precision = "auto"
+    # transformers: the number format (auto: indexing/kernels.py decides from the hardware;
+    # int8: the Linear layers in int8, CPU only)
+    dtype: GeneratorPrecision = "auto"
     # transformers: draft this many tokens by matching the answer's tail against the prompt
     # (prompt-lookup decoding, Saxena 2023: answers copy spans of the passages); 0: off
     prompt_lookup_tokens: int = Field(10, ge=0, le=64)

@@ -21,7 +21,8 @@ from generation.engines.prefix_store import PrefixStore, store_key
 from generation.engines.prompt_cache import PromptCaches
 from indexing.assembled import model_cache
 from indexing.embedding import best_device
-from indexing.kernels import best_precision, torch_dtype
+from indexing.int8_linear import quantise_linears
+from indexing.kernels import generator_precision, torch_dtype
 from indexing.models import load_once, resolve_model
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class TransformersGenerator:
         self.name = settings.model
         self.settings = settings
         self.device = settings.device or best_device()
-        self.precision = best_precision(self.device, settings.dtype)
+        self.precision = generator_precision(self.device, settings.dtype)
         path = resolve_model(settings.model, setting)
         gguf = settings.gguf_file
         if path.endswith(".gguf"):  # a GGUF file: transformers reads it from its folder
@@ -54,11 +55,14 @@ class TransformersGenerator:
         )
 
     def _load(self, path: str, gguf: str | None):
+        """The model in its precision; int8 quantises a bf16 copy's Linear layers at load
+        (seconds) and computes the rest in fp32, which decodes faster than bf16 here."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        dtype = torch_dtype(self.precision)
+        weights = "bfloat16" if self.precision == "int8" else self.precision
+        dtype = torch_dtype(weights)
         if gguf:
-            converted = model_cache() / f"{Path(gguf).stem}-{self.precision}"
+            converted = model_cache() / f"{Path(gguf).stem}-{weights}"
             if not (converted / "config.json").exists():
                 log.warning("converting %s to %s once (about a minute)", gguf, converted)
                 tokenizer = AutoTokenizer.from_pretrained(path, gguf_file=gguf)
@@ -67,6 +71,9 @@ class TransformersGenerator:
             path = str(converted)
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device)
+        if self.precision == "int8":
+            log.info("quantising %s's Linear layers to int8", path)
+            model = quantise_linears(model).float()
         model.eval()
         return tokenizer, model
 
