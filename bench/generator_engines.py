@@ -4,14 +4,16 @@ Engines: llama_cpp (in process), transformers (the same GGUF dequantised once, i
 precision indexing/kernels.py picks here, with and without prompt-lookup drafts, and in bf16
 and int8 where the CPU has the instructions for them; needs `pip install gguf accelerate`),
 and openai (our LangChain client against llama-cpp-python's OpenAI-compatible server, started
-here on 127.0.0.1). All get the same prompts: real SciFact
-claims with five abstracts each, as `QA` would build them unpruned, or cut to their first
-`--passage-words` words (30 words x 5 is about the app's pruned 150 tokens). The first prompt
-warms each engine up, so the instructions and worked examples every prompt shares are read
-from its cache, as in the app. Tokens are counted with one tokenizer.
+here on 127.0.0.1). All get the same prompts: real SciFact claims with five abstracts each,
+as `QA` would build them unpruned, or cut to their first `--passage-words` words (30 words x 5
+is about the app's pruned 150 tokens). The first prompt warms each engine up, so the
+instructions and worked examples every prompt shares are read from its cache, as in the app.
+Tokens are counted with one tokenizer.
 
     python bench/generator_engines.py --runs 3 --max-tokens 96 [--model GGUF]
     python bench/generator_engines.py --runs 5 --passage-words 30 --engines llama_cpp transformers
+    python bench/generator_engines.py --runs 5 --passage-words 30 \
+        --engines transformers transformers-formats   # bf16 against int8
 """
 
 from __future__ import annotations
