@@ -33,6 +33,7 @@ BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 # int8 dot products in one 512-bit instruction (the CPU int8 was measured on; AVX-VNNI's
 # 256-bit form was not); AMX machines keep bf16
 VNNI_FLAGS = frozenset({"avx512_vnni"})
+AMX_FLAGS = frozenset({"amx_bf16", "amx_int8"})
 
 
 @functools.cache
@@ -122,10 +123,10 @@ def encoder_precision(device: str, requested: EncoderPrecision = "auto") -> str:
 
 def generator_precision(device: str, requested: GeneratorPrecision = "auto") -> str:
     """best_precision for a generator: auto picks int8 Linear layers on a CPU with AVX-512
-    VNNI and without AMX. There Qwen2.5-1.5B reads prompts 1.5x and decodes 2.2x as fast as in bf16
-    (bench/generator_engines.py); with AMX, bf16 read 266 tokens/s on the machine this
-    project began on, and int8 was never measured there. int8 is a CPU format: a GPU gets its
-    float one."""
+    VNNI and without AMX. There Qwen2.5-1.5B gave its first token 0.76x as late and decoded
+    1.26x as fast as in bf16 (bench/generator_engines.py); with AMX, bf16 read 266 tokens/s
+    on the machine this project began on, and int8 was never measured there. int8 is a CPU
+    format: a GPU gets its float one."""
     if requested == "int8" and device == "cpu":
         choice, why = "int8", "set in settings"
     elif requested == "auto" and device == "cpu" and _int8_cpu():
@@ -138,7 +139,7 @@ def generator_precision(device: str, requested: GeneratorPrecision = "auto") -> 
 
 def _int8_cpu() -> bool:
     flags = cpu_flags()
-    return bool(VNNI_FLAGS & flags) and "amx_bf16" not in flags and "amx_int8" not in flags
+    return bool(VNNI_FLAGS & flags) and not AMX_FLAGS & flags
 
 
 def _choose(device: str, requested: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from generation.engines.llama_cpp_engine import unused_instruction_sets
 from indexing.embedding import Embedder
 from indexing.int8_linear import Int8Linear
 from indexing.kernels import (
+    AMX_FLAGS,
     BF16_FLAGS,
     VNNI_FLAGS,
     best_precision,
@@ -50,7 +51,7 @@ def test_the_rule_follows_the_device_the_flags_and_the_setting() -> None:
 
 def test_the_generator_gets_int8_on_a_cpu_with_vnni_and_without_amx() -> None:
     flags = cpu_flags()
-    int8 = bool(VNNI_FLAGS & flags) and not {"amx_bf16", "amx_int8"} & flags
+    int8 = bool(VNNI_FLAGS & flags) and not AMX_FLAGS & flags
     assert generator_precision("cpu") == ("int8" if int8 else best_precision("cpu"))
     assert generator_precision("cpu", "int8") == "int8"
     assert generator_precision("cpu", "bfloat16") == "bfloat16"
