@@ -9,6 +9,8 @@ default call, the top 10.
 Any CrossEncoder ids or folders can be timed side by side with --reranker A B (a student
 from `minigiant train reranker-student`, say); ours caps inputs at the 128 tokens it was
 trained on. Accuracy per setting: `minigiant eval retrieval`.
+The pruner's call (the shipped reranker scoring every sentence of the top 5 passages) is
+timed at each of --batch-sizes, the sizes taking turns call by call.
 
     python bench/rerank_check_latency.py --calls 10
 """
@@ -23,6 +25,7 @@ from common import corpus_rows, percentiles_ms, print_result, scifact, setup_log
 
 from generation.answer_sentences import split_sentences
 from generation.check import CheckerSettings, FactChecker
+from generation.sentences import sentence_spans
 from indexing.documents import titled
 from indexing.kernels import encoder_precision
 from retrieval.hybrid import RetrievalOptions
@@ -37,6 +40,7 @@ def main() -> None:
         "--reranker", nargs="+", default=["minigiant-reranker"], help="one or more, compared"
     )
     parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 16, 8])
     args = parser.parse_args()
     setup_logging()
     import torch
@@ -90,6 +94,23 @@ def main() -> None:
                         reranker.score(query, passages[:depth])
                         seconds.append(time.perf_counter() - started)
                     record(f"{model}: {depth}, {reading}, {precision}", seconds)
+
+    pruner = Reranker("minigiant-reranker", "cpu", window_words=focused[0], windows_read=focused[1])
+    sentences = [
+        (query, [p[a:b] for p in passages[:5] for a, b in sentence_spans(p)])
+        for query, passages in calls
+    ]
+    pruner.score(*sentences[0])  # warm-up
+    by_size: dict[int, list[float]] = {size: [] for size in args.batch_sizes}
+    for query, texts in sentences:
+        for size in args.batch_sizes:
+            pruner.batch_size = size
+            started = time.perf_counter()
+            pruner.score(query, texts)
+            by_size[size].append(time.perf_counter() - started)
+    mean = sum(len(texts) for _, texts in sentences) / len(sentences)
+    for size, seconds in by_size.items():
+        record(f"prune: {mean:.0f} sentences of 5 passages, batches of {size}", seconds)
 
     for precision in kernels:
         checker = FactChecker(CheckerSettings(dtype=precision))

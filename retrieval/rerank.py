@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from indexing.embedding import best_device
+from indexing.embedding import best_batch_size, best_device
 from indexing.kernels import EncoderPrecision, encoder_precision
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
@@ -18,7 +18,7 @@ class Reranker:
         self,
         model: str,
         device: str | None = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         max_tokens: int = 256,
         dtype: EncoderPrecision = "auto",
         window_words: int | None = None,
@@ -29,7 +29,10 @@ class Reranker:
         self.window_words = window_words
         self.windows_read = windows_read
         self.device = device or best_device()
-        self.batch_size = batch_size
+        # None: the embedder's rule. The pruner's ~45 sentences a question, sorted by length,
+        # in batches of 16 instead of 32 pad less and stay in cache: 0.77x the time on two
+        # AVX-512-BF16 cores (bench/rerank_check_latency.py)
+        self.batch_size = batch_size or best_batch_size(self.device)
         path = resolve_model(model, setting)
         self.precision = encoder_precision(self.device, dtype)
         self.model = load_once(
