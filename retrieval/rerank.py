@@ -29,9 +29,9 @@ class Reranker:
         self.window_words = window_words
         self.windows_read = windows_read
         self.device = device or best_device()
-        # None: the embedder's rule. The pruner's ~45 sentences a question, sorted by length,
-        # in batches of 16 instead of 32 pad less and stay in cache: 0.77x the time on two
-        # AVX-512-BF16 cores (bench/rerank_check_latency.py)
+        # None: the embedder's rule. The pruner's few dozen sentences a question, sorted by
+        # length, in batches of 16 instead of 32 pad less and stay in cache: 0.92x the time
+        # on two AVX-512-BF16 cores (bench/rerank_check_latency.py)
         self.batch_size = batch_size or best_batch_size(self.device)
         path = resolve_model(model, setting)
         self.precision = encoder_precision(self.device, dtype)
