@@ -189,8 +189,9 @@ def train(
     if model == "checker-nli":
         from app.train.nli_checker import INIT, train_nli_checker
 
+        window = load_settings().checker.window_words
         recipes[model] = lambda out, config: train_nli_checker(
-            out, config, nli or [], init=init or INIT
+            out, config, nli or [], window, init=init or INIT
         )
     if model == "pubmedqa-statements":
         from app.train.pubmed_statements import write_statements

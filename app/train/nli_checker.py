@@ -245,13 +245,18 @@ def fit(examples: list[Example], config: TrainConfig, out: Path, init: str = INI
 
 
 def train_nli_checker(
-    out: Path, config: TrainConfig, nli: list[Path], own_items: int = 4000, init: str = INIT
+    out: Path,
+    config: TrainConfig,
+    nli: list[Path],
+    window: int,
+    own_items: int = 4000,
+    init: str = INIT,
 ) -> TrainLog:
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    # evidence windows of 100 words and a sentence fit in 192 tokens
+    # evidence windows of up to 100 words (`checker.window_words`, what the app will cut
+    # passages into) and a sentence fit in 192 tokens
     config = replace(config, max_length=192, learning_rate=7e-5, warmup_ratio=0.05)
-    window = CheckerSettings().window_words
     train_pairs, dev_pairs = checker_pairs(config.seed, own_items, window)
     examples = own_examples(train_pairs)
     for path in nli:
@@ -264,7 +269,7 @@ def train_nli_checker(
         config,
         {"train": dict(Counter(e.kind for e in examples)), "dev": len(dev_pairs)},
     )
-    checker = FactChecker(CheckerSettings(model=str(out), threshold=0.5))
+    checker = FactChecker(CheckerSettings(model=str(out), threshold=0.5, window_words=window))
     dev_probs = checker.score([(p.text1, p.text2) for p in dev_pairs])
     threshold = best_threshold(labels_of(dev_pairs), dev_probs)
     run.dev = {
