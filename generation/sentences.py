@@ -3,9 +3,10 @@
 A full stop after an initial or a common abbreviation ("U.S. Open", "Dr. Smith", "e.g.") is
 not a sentence end: splitting there put citations into the middle of names. A blank line
 ends one too (a heading, a table row or a list item has no full stop), as does a line that
-starts a list item or is a table row, and a code example is one piece with the sentence that
-introduces it: split at its "..." prompts, the pruner kept a loop's body without its `for`
-line and without the sentence saying what it does.
+starts a list item or is a table row (a Markdown or Word table's, or a spreadsheet row as the
+loaders write it, "port: Velmora; high tide: 06:12"), and a code example is one piece with the
+sentence that introduces it: split at its "..." prompts, the pruner kept a loop's body without
+its `for` line and without the sentence saying what it does.
 """
 
 from __future__ import annotations
@@ -33,8 +34,15 @@ FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 # a line that starts a list item or a table row starts a piece: items and rows often have no
 # full stop, and glued to the next one they cost the pruner's budget as one blob
 _ITEM = re.compile(r"[ \t]*(?:[*+\u2022-]|(\d{1,3})[.)])[ \t]+\S")
-_ITEM_START = re.compile(rf"\n(?=(?:{_ITEM.pattern})|[ \t]*\|)")
-_TABLE_ROW = re.compile(r"^[ \t]*\|.*$", re.MULTILINE)
+_ITEM_START = re.compile(rf"\n(?=(?:{_ITEM.pattern}))")
+# a table row: Markdown's ("| a | b |"), a Word table's as the loader joins its cells
+# ("a | b"), or a spreadsheet row as the loaders name its cells ("port: Velmora; date:
+# 2026-03-01"; indexing/office_formats.py). Glued together, a sheet's rows were one piece
+# that the pruner kept or dropped whole
+_TABLE_ROW = re.compile(
+    r"^(?:[ \t]*\|.*|.* \| .*|[ \t]*[^\n:;|]{1,60}: [^\n;]*(?:; [^\n:;|]{1,60}: [^\n;]*)+)$",
+    re.MULTILINE,
+)
 _ITEM_NUMBER = re.compile(r"\s*\d{1,3}")  # "1" before the stop of "1. Edit the file"
 # "Steps: 1" of "Steps: 1. Open" (not "at 10:30"), and a number alone on its line
 _COLON_ITEM_NUMBER = re.compile(r":[ \t]+\d{1,2}$")
@@ -176,10 +184,11 @@ def _prose_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
 
 
 def _lines_of_items(text: str, a: int, b: int) -> list[tuple[int, int]]:
-    """The block cut before each line that starts a list item or a table row, and after
-    each table row."""
+    """The block cut before each line that starts a list item, and before and after each
+    table row."""
     cuts = {m.start() for m in _ITEM_START.finditer(text, a, b) if _starts_item(text, a, m.start())}
-    cuts |= {m.end() for m in _TABLE_ROW.finditer(text, a, b) if m.end() < b}
+    for row in _TABLE_ROW.finditer(text, a, b):
+        cuts |= {at for at in row.span() if a < at < b}
     bounds = [a, *sorted(cuts), b]
     return list(itertools.pairwise(bounds))
 

@@ -107,6 +107,21 @@ def test_list_items_and_table_rows_are_pieces_of_their_own() -> None:
         "| speed | 1 Gbps |",
         "Jumbo frames need the same MTU on the path.",
     ]
+    sheet = "Tides\nport: Velmora; high tide: 06:12; note: calm\nport: Corsa; high tide: 06:40"
+    assert pieces(sheet) == [
+        "Tides",
+        "port: Velmora; high tide: 06:12; note: calm",
+        "port: Corsa; high tide: 06:40",
+    ]
+    word_table = "Prices\nWidget | 4.50 | 120\nGadget |  | 7\nBoth ship in May."
+    assert pieces(word_table) == [
+        "Prices",
+        "Widget | 4.50 | 120",
+        "Gadget |  | 7",
+        "Both ship in May.",
+    ]
+    labelled = "Note: the pier is closed. Time: 10:30 is too late; come at 9."
+    assert pieces(labelled) == ["Note: the pier is closed.", "Time: 10:30 is too late; come at 9."]
     formula = "The common allotrope is dioxygen, O\n2. It is most of the air."
     assert pieces(formula) == ["The common allotrope is dioxygen, O\n2.", "It is most of the air."]
     wrapped = "A sentence wrapped\nat the line end - as text files are.\nIt ends here."
