@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from generation.sentences import table_cells
 from indexing.models import resolve_model
 
 MANIFEST = "minigiant.json"
@@ -50,12 +51,18 @@ class InjectionDetector:
         self.threshold = float(spec["threshold"])
 
     def probabilities(self, sentences: Sequence[str]) -> list[float]:
-        found = []
-        for sentence in sentences:
-            features = ngram_indices(sentence, self.sizes, len(self.coef))
-            logit = self.bias + sum(self.coef[k] * v for k, v in features.items())
-            found.append(float(1.0 / (1.0 + np.exp(-logit))))
-        return found
+        """A table row scores as its most suspicious cell: the row's separators and column
+        names say nothing of intent, and whole rows looked like the "name: demand;" form of
+        attacks (0.64 of held-out sheet rows flagged)."""
+        return [
+            max(map(self._probability, table_cells(sentence) or [sentence]))
+            for sentence in sentences
+        ]
+
+    def _probability(self, text: str) -> float:
+        features = ngram_indices(text, self.sizes, len(self.coef))
+        logit = self.bias + sum(self.coef[k] * v for k, v in features.items())
+        return float(1.0 / (1.0 + np.exp(-logit)))
 
     def flags(self, sentences: Sequence[str]) -> list[bool]:
         return [p >= self.threshold for p in self.probabilities(sentences)]

@@ -39,7 +39,7 @@ _ITEM_START = re.compile(rf"\n(?=(?:{_ITEM.pattern}))")
 # ("a | b"), or a spreadsheet row as the loaders name its cells ("port: Velmora; date:
 # 2026-03-01"; indexing/office_formats.py). Glued together, a sheet's rows were one piece
 # that the pruner kept or dropped whole
-_TABLE_ROW = re.compile(
+TABLE_ROW = re.compile(
     r"^(?:[ \t]*\|.*|.* \| .*|[ \t]*[^\n:;|]{1,60}: [^\n;]*(?:; [^\n:;|]{1,60}: [^\n;]*)+)$",
     re.MULTILINE,
 )
@@ -187,7 +187,7 @@ def _lines_of_items(text: str, a: int, b: int) -> list[tuple[int, int]]:
     """The block cut before each line that starts a list item, and before and after each
     table row."""
     cuts = {m.start() for m in _ITEM_START.finditer(text, a, b) if _starts_item(text, a, m.start())}
-    for row in _TABLE_ROW.finditer(text, a, b):
+    for row in TABLE_ROW.finditer(text, a, b):
         cuts |= {at for at in row.span() if a < at < b}
     bounds = [a, *sorted(cuts), b]
     return list(itertools.pairwise(bounds))
@@ -201,6 +201,17 @@ def _starts_item(text: str, a: int, at: int) -> bool:
         return True
     previous = text[max(text.rfind("\n", a, at) + 1, a) : at].rstrip()
     return previous.endswith((".", ":", "!", "?")) or bool(_ITEM.match(previous))
+
+
+def table_cells(piece: str) -> list[str] | None:
+    """The cells of a one-line table row (a sheet row's values without their column names);
+    None for any other text."""
+    line = piece.strip()
+    if "\n" in line or not TABLE_ROW.fullmatch(line):
+        return None
+    if "|" in line:
+        return [c.strip() for c in line.strip("|").split("|") if c.strip()]
+    return [field.split(": ", 1)[-1] for field in line.split("; ")]
 
 
 def trimmed_span(text: str, a: int, b: int) -> tuple[int, int] | None:

@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 from generation.injection import load_detector, ngram_indices
 from generation.prune import ContextSettings, prune_passages
 from generation.sentences import is_instruction
+from indexing.loaders import load_file
 from retrieval.passages import Passage
 
 # written for this test, none of them in the training data
@@ -75,3 +76,31 @@ def test_pruning_leaves_out_what_the_detector_flags() -> None:
 
 def _same_score(question: str, sentences: list[str]) -> list[float]:
     return [1.0] * len(sentences)
+
+
+def test_a_sheet_s_rows_reach_the_prompt_but_a_row_with_a_planted_cell_does_not(tmp_path) -> None:
+    detector = load_detector("minigiant-injection")
+    assert detector is not None
+    planted = next(
+        s
+        for s, f in zip(INJECTED, detector.flags(INJECTED), strict=True)
+        if f and not is_instruction(s) and "," not in s
+    )
+    sheet = tmp_path / "tides.csv"
+    sheet.write_text(
+        "port,date,high tide,low tide,note\n"
+        "Velmora,2026-03-01,06:12,12:25,\n"
+        f"Velmora,2026-03-02,06:58,13:10,{planted}\n"
+        "Corsa,2026-03-01,06:40,12:51,pier closed for repairs\n"
+    )
+    text = load_file(sheet)[0].text  # rows as the loader writes them: "port: Velmora; ..."
+    passage = Passage(1, "u", str(sheet), "tides", text, 0, len(text))
+    settings = ContextSettings(budget_tokens=2000, min_share=0.0)
+    question = "When is high tide in Velmora on 1 March?"
+    read = prune_passages(question, [passage], _same_score, settings).passages[0].read_text
+    assert "port: Velmora; date: 2026-03-01; high tide: 06:12; low tide: 12:25" in read
+    assert "port: Corsa; date: 2026-03-01; high tide: 06:40" in read
+    assert "06:58" not in read and planted not in read
+    # a row scores as its most suspicious cell; names and cells alone are not instructions
+    fragments = ["Ada Rennick", "Velmora", "Widget | 4.50 | 120", "name: Ada Rennick; born: 1851"]
+    assert not any(detector.flags(fragments)), detector.probabilities(fragments)

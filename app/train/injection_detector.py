@@ -17,6 +17,7 @@ import json
 import logging
 import random
 import re
+import string
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -46,6 +47,7 @@ LANGUAGES = (
 )
 TRANSLATED_PER_LANGUAGE = 40  # of each class
 TRANSLATED_NEGATIVE_WEIGHT = 5.0
+FRAGMENTS = 2400  # headings, names, table cells, numbers and dates among the negatives
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
 
 # generic ways attackers introduce a command; the suite's carriers are written separately
@@ -182,6 +184,28 @@ def ordinary_sentences(limit: int, rng: random.Random) -> list[str]:
     return sentences[:limit]
 
 
+def _cell(sentences: Sequence[str], rng: random.Random, most: int) -> str:
+    """A few words of a random sentence, a number, a date or a time: what a cell holds."""
+    kind = rng.random()
+    if kind < 0.15:
+        number = rng.choice((rng.randint(0, 99), rng.randint(100, 99999), rng.random() * 100))
+        return str(number)[:7]
+    if kind < 0.25:
+        return f"{rng.randint(1950, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    if kind < 0.3:
+        return f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
+    words = rng.choice(sentences).split()
+    start = rng.randrange(len(words))
+    return " ".join(words[start : start + rng.randint(1, most)]).strip(string.punctuation + " ")
+
+
+def fragments(sentences: Sequence[str], count: int, rng: random.Random) -> list[str]:
+    """Short texts that state no sentence: headings, names, table cells (a row is read cell by
+    cell, generation/injection.py), numbers, dates. Prose alone never showed the detector
+    these, and it flagged names such as "Ada Rennick"."""
+    return [text for text in dict.fromkeys(_cell(sentences, rng, 6) for _ in range(count)) if text]
+
+
 def _python_docs(pages: int, rng: random.Random) -> Iterator[str]:
     from indexing.loaders import load_html
 
@@ -216,7 +240,12 @@ def translations(texts: Sequence[str], language: str, generator) -> list[str]:
 def _translated_examples(
     positives: Sequence[str], negatives: Sequence[str], cache: Path, rng: random.Random
 ) -> tuple[list[str], list[str]]:
-    """Translations, generated once and kept in `cache` (they take minutes on a CPU)."""
+    """Translations, generated once and kept in `cache` (they take minutes on a CPU). The
+    samples are drawn either way, so a run from the cache splits and trains as the first."""
+    picked = []
+    for language in LANGUAGES:
+        pos_sample = rng.sample(list(positives), TRANSLATED_PER_LANGUAGE)
+        picked.append((language, pos_sample, rng.sample(list(negatives), TRANSLATED_PER_LANGUAGE)))
     if cache.exists():
         data = json.loads(cache.read_text())
         return data["positives"], data["negatives"]
@@ -226,13 +255,9 @@ def _translated_examples(
         GeneratorSettings(engine="llama_cpp", model="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
     )
     pos, neg = [], []
-    for language in tqdm(LANGUAGES, desc="translating", unit="language"):
-        pos += translations(
-            rng.sample(list(positives), TRANSLATED_PER_LANGUAGE), language, generator
-        )
-        neg += translations(
-            rng.sample(list(negatives), TRANSLATED_PER_LANGUAGE), language, generator
-        )
+    for language, pos_sample, neg_sample in tqdm(picked, desc="translating", unit="language"):
+        pos += translations(pos_sample, language, generator)
+        neg += translations(neg_sample, language, generator)
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"positives": pos, "negatives": neg}, ensure_ascii=False))
     return pos, neg
@@ -263,7 +288,13 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     cache = Path("runs/injection-detector/translations.json")
     pos_tr, neg_tr = _translated_examples(positives, negatives, cache, rng)
     positives += composed(1500, rng)
-    texts = positives + pos_tr + negatives + neg_tr
+    short = fragments(negatives, FRAGMENTS, rng)
+    texts = positives + pos_tr + negatives + short + neg_tr
+    # the threshold flags 1% of ordinary sentences, as before fragments were added (they
+    # score far lower, and would let it flag more prose)
+    sentence = np.array([True] * len(texts))
+    sentence[len(positives) + len(pos_tr) + len(negatives) :][: len(short)] = False
+    negatives += short
     labels = np.array([1] * (len(positives) + len(pos_tr)) + [0] * (len(negatives) + len(neg_tr)))
     dev = np.array([rng.random() < 0.2 for _ in texts])
     # translated ordinary sentences are few next to the English ones: weighted up, so that
@@ -274,7 +305,7 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
     model.fit(x[~dev], labels[~dev], sample_weight=weights[~dev])
     scores = model.predict_proba(x[dev])[:, 1]
-    ordinary = np.sort(scores[labels[dev] == 0])
+    ordinary = np.sort(scores[(labels[dev] == 0) & sentence[dev]])
     threshold = float(ordinary[int(len(ordinary) * (1 - MAX_FALSE_ALARMS))])
     dev_scores = binary_classification(labels[dev].tolist(), scores.tolist(), threshold)
     out.mkdir(parents=True, exist_ok=True)
@@ -291,7 +322,8 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
             "bipia_instructions": len(instructions),
             "positives_english": len(positives),  # BIPIA, framed BIPIA, composed
             "positives_translated": len(pos_tr),
-            "negatives_english": len(negatives),
+            "negatives_english": len(negatives),  # sentences, then fragments
+            "fragments": len(short),
             "negatives_translated": len(neg_tr),
             "languages": list(LANGUAGES),
             "dev_share": 0.2,
@@ -305,12 +337,13 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
         "Flags sentences that address the model with instructions (prompt injection) so the "
         "pruner keeps them out of the prompt. Logistic regression over hashed character 2-4 "
         f"grams ({BUCKETS} buckets, fp16 weights); threshold at {MAX_FALSE_ALARMS:.1%} of "
-        "ordinary dev sentences flagged.",
+        "ordinary dev sentences flagged; a table row is read cell by cell.",
         LICENCES,
         method=(
             "Positives: BIPIA's attack instructions, bare and behind generic override framings, "
             "and composed injections (addressee, override, demand); negatives: sentences of "
-            "prose and documentation. A share of each is translated into "
+            "prose and documentation, and fragments of them (headings, names, table cells), "
+            "numbers and dates. A share of the sentences is translated into "
             f"{len(LANGUAGES)} languages. The prompt-injection suite "
             "(`minigiant eval injection`) is never trained on."
         ),
