@@ -184,8 +184,8 @@ def ordinary_sentences(limit: int, rng: random.Random) -> list[str]:
     return sentences[:limit]
 
 
-def _cell(sentences: Sequence[str], rng: random.Random, most: int) -> str:
-    """A few words of a random sentence, a number, a date or a time: what a cell holds."""
+def _cell(sentences: Sequence[str], rng: random.Random) -> str:
+    """Up to six words of a random sentence, a number, a date or a time: what a cell holds."""
     kind = rng.random()
     if kind < 0.15:
         number = rng.choice((rng.randint(0, 99), rng.randint(100, 99999), rng.random() * 100))
@@ -196,14 +196,14 @@ def _cell(sentences: Sequence[str], rng: random.Random, most: int) -> str:
         return f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
     words = rng.choice(sentences).split()
     start = rng.randrange(len(words))
-    return " ".join(words[start : start + rng.randint(1, most)]).strip(string.punctuation + " ")
+    return " ".join(words[start : start + rng.randint(1, 6)]).strip(string.punctuation + " ")
 
 
 def fragments(sentences: Sequence[str], count: int, rng: random.Random) -> list[str]:
     """Short texts that state no sentence: headings, names, table cells (a row is read cell by
     cell, generation/injection.py), numbers, dates. Prose alone never showed the detector
     these, and it flagged names such as "Ada Rennick"."""
-    return [text for text in dict.fromkeys(_cell(sentences, rng, 6) for _ in range(count)) if text]
+    return [text for text in dict.fromkeys(_cell(sentences, rng) for _ in range(count)) if text]
 
 
 def _python_docs(pages: int, rng: random.Random) -> Iterator[str]:
@@ -292,8 +292,9 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     texts = positives + pos_tr + negatives + short + neg_tr
     # the threshold flags 1% of ordinary sentences, as before fragments were added (they
     # score far lower, and would let it flag more prose)
-    sentence = np.array([True] * len(texts))
-    sentence[len(positives) + len(pos_tr) + len(negatives) :][: len(short)] = False
+    fragment = np.zeros(len(texts), dtype=bool)
+    start = len(positives) + len(pos_tr) + len(negatives)
+    fragment[start : start + len(short)] = True
     negatives += short
     labels = np.array([1] * (len(positives) + len(pos_tr)) + [0] * (len(negatives) + len(neg_tr)))
     dev = np.array([rng.random() < 0.2 for _ in texts])
@@ -305,7 +306,7 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
     model.fit(x[~dev], labels[~dev], sample_weight=weights[~dev])
     scores = model.predict_proba(x[dev])[:, 1]
-    ordinary = np.sort(scores[(labels[dev] == 0) & sentence[dev]])
+    ordinary = np.sort(scores[(labels[dev] == 0) & ~fragment[dev]])
     threshold = float(ordinary[int(len(ordinary) * (1 - MAX_FALSE_ALARMS))])
     dev_scores = binary_classification(labels[dev].tolist(), scores.tolist(), threshold)
     out.mkdir(parents=True, exist_ok=True)
