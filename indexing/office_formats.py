@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
+from datetime import date
 from pathlib import Path
 
 from indexing.documents import Document
@@ -88,7 +90,7 @@ def rows_as_text(rows: Iterable[Sequence[object]]) -> list[str]:
     header: list[str] | None = None
     lines = []
     for row in rows:
-        cells = ["" if c is None else " ".join(str(c).split()) for c in row]
+        cells = [_cell_text(c) for c in row]
         if not any(cells):
             continue
         if header is None:
@@ -103,6 +105,33 @@ def rows_as_text(rows: Iterable[Sequence[object]]) -> list[str]:
     if header is not None and not lines:  # a header row alone is still text
         lines.append("; ".join(header))
     return lines
+
+
+# a cell that holds a date: 2026-03-01, as CSV writes it, or 2026-03-01 00:00:00, a
+# spreadsheet date cell as Python prints it
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00)?)?")
+# English, as the prompt is, whatever the machine's locale would make of %B
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def _cell_text(value: object) -> str:
+    """The cell on one line; a date also in words ("2026-03-01 (1 March 2026)"), as questions
+    and answers write it: asked for "2 March", the generator read the value off the 1 March
+    row and the checker backed no answer against the ISO form alone."""
+    if value is None:
+        return ""
+    text = " ".join(str(value).split())
+    match = _ISO_DATE.fullmatch(text)
+    if match is None:
+        return text
+    try:
+        day = date(*map(int, match.groups()))
+    except ValueError:
+        return text
+    return f"{day.isoformat()} ({day.day} {_MONTHS[day.month - 1]} {day.year})"
 
 
 def load_xlsx(path: Path) -> list[Document]:

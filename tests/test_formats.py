@@ -3,6 +3,7 @@ library (or by hand where the format is simple) and read back by our loaders."""
 
 from __future__ import annotations
 
+import datetime
 import mailbox
 import zipfile
 from email.message import EmailMessage
@@ -52,25 +53,31 @@ def test_xlsx_sheets_are_documents_whose_rows_keep_their_header(tmp_path: Path) 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "Ferries"
-    sheet.append(["ferry", "departs", "cars"])
-    sheet.append(["Orvane", "07:00", 60])
-    sheet.append(["Skerry", "09:30", None])
+    sheet.append(["ferry", "departs", "cars", "from"])
+    sheet.append(["Orvane", "07:00", 60, datetime.datetime(2026, 3, 2)])
+    sheet.append(["Skerry", "09:30", None, datetime.datetime(2026, 3, 2, 14, 30)])
     workbook.create_sheet("Empty")
     path = tmp_path / "timetable.xlsx"
     workbook.save(path)
     [document] = load_file(path)
     assert document.uri.endswith("#Ferries") and document.title == "timetable: Ferries"
     assert document.text.splitlines() == [
-        "ferry: Orvane; departs: 07:00; cars: 60",
-        "ferry: Skerry; departs: 09:30",
+        "ferry: Orvane; departs: 07:00; cars: 60; from: 2026-03-02 (2 March 2026)",
+        "ferry: Skerry; departs: 09:30; from: 2026-03-02 14:30:00",
     ]
 
 
 def test_csv_rows_keep_their_header_whatever_the_delimiter(tmp_path: Path) -> None:
     path = tmp_path / "tides.csv"
-    path.write_text("port;high tide;metres\nValmora;06:12;4.1\nBrisdel;07:40;3.6\n")
+    path.write_text(
+        "port;high tide;metres;on\nValmora;06:12;4.1;2026-02-30\nBrisdel;07:40;3.6;2026-03-01\n"
+    )
     [document] = load_file(path)
-    assert "port: Brisdel; high tide: 07:40; metres: 3.6" in document.text
+    # a date also in words, as questions ask for it; what is no date stays as written
+    assert "port: Brisdel; high tide: 07:40; metres: 3.6; on: 2026-03-01 (1 March 2026)" in (
+        document.text
+    )
+    assert "port: Valmora; high tide: 06:12; metres: 4.1; on: 2026-02-30" in document.text
 
 
 def write_epub(path: Path) -> None:

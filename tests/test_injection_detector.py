@@ -98,9 +98,12 @@ def test_a_sheet_s_rows_reach_the_prompt_but_a_row_with_a_planted_cell_does_not(
     settings = ContextSettings(budget_tokens=2000, min_share=0.0)
     question = "When is high tide in Velmora on 1 March?"
     read = prune_passages(question, [passage], _same_score, settings).passages[0].read_text
-    assert "port: Velmora; date: 2026-03-01; high tide: 06:12; low tide: 12:25" in read
-    assert "port: Corsa; date: 2026-03-01; high tide: 06:40" in read
+    assert (
+        "port: Velmora; date: 2026-03-01 (1 March 2026); high tide: 06:12; low tide: 12:25" in read
+    )
+    assert "port: Corsa; date: 2026-03-01 (1 March 2026); high tide: 06:40" in read
     assert "06:58" not in read and planted not in read
     # a row scores as its most suspicious cell; names and cells alone are not instructions
     fragments = ["Ada Rennick", "Velmora", "Widget | 4.50 | 120", "name: Ada Rennick; born: 1851"]
     assert not any(detector.flags(fragments)), detector.probabilities(fragments)
+
