@@ -43,6 +43,12 @@ TABLE_ROW = re.compile(
     r"^(?:[ \t]*\|.*|.* \| .*|[ \t]*[^\n:;|]{1,60}: [^\n;]*(?:; [^\n:;|]{1,60}: [^\n;]*)+)$",
     re.MULTILINE,
 )
+# two or more lines of "Name: value" in a row: a message's headers as the mail loader writes
+# them (indexing/mail_formats.py), a document's front matter or metadata. Each line is a piece:
+# glued, they were one, which the injection detector dropped whole for one planted subject
+_FIELD_LINES = re.compile(
+    r"^(?:[ \t]*[A-Z][\w /-]{0,30}:[ \t]+\S[^\n]*(?:\n|\Z)){2,}", re.MULTILINE
+)
 _ITEM_NUMBER = re.compile(r"\s*\d{1,3}")  # "1" before the stop of "1. Edit the file"
 # "Steps: 1" of "Steps: 1. Open" (not "at 10:30"), and a number alone on its line
 _COLON_ITEM_NUMBER = re.compile(r":[ \t]+\d{1,2}$")
@@ -185,10 +191,12 @@ def _prose_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
 
 def _lines_of_items(text: str, a: int, b: int) -> list[tuple[int, int]]:
     """The block cut before each line that starts a list item, and before and after each
-    table row."""
+    table row and each line of a run of fields."""
     cuts = {m.start() for m in _ITEM_START.finditer(text, a, b) if _starts_item(text, a, m.start())}
     for row in TABLE_ROW.finditer(text, a, b):
         cuts |= {at for at in row.span() if a < at < b}
+    for run in _FIELD_LINES.finditer(text, a, b):
+        cuts |= {at + 1 for at in range(run.start(), run.end()) if text[at] == "\n"} | {run.start()}
     bounds = [a, *sorted(cuts), b]
     return list(itertools.pairwise(bounds))
 

@@ -107,3 +107,33 @@ def test_a_sheet_s_rows_reach_the_prompt_but_a_row_with_a_planted_cell_does_not(
     fragments = ["Ada Rennick", "Velmora", "Widget | 4.50 | 120", "name: Ada Rennick; born: 1851"]
     assert not any(detector.flags(fragments)), detector.probabilities(fragments)
 
+
+def test_a_message_s_header_lines_reach_the_prompt_but_a_planted_subject_does_not(
+    tmp_path,
+) -> None:
+    """The mail loader writes From, To, Date and Subject above the body; a question about who
+    wrote, or when, needs them, and a subject line can carry an injection like any other."""
+    detector = load_detector("minigiant-injection")
+    assert detector is not None
+    planted = next(s for s, f in zip(INJECTED, detector.flags(INJECTED), strict=True) if f)
+    headers = (
+        "From: Anna Berg <anna@example.com>\n"
+        "To: harbour-office@velmora.example\n"
+        "Date: Tue, 03 Mar 2026 09:14:00 +0100\n"
+        "Subject: Ferry timetable change\n"
+    )
+    body = "\nThe winter ferry to Corsa Island now leaves at 07:40.\n"
+    (tmp_path / "ferry.eml").write_text(headers + body)
+    (tmp_path / "planted.eml").write_text(headers.replace("Ferry timetable change", planted) + body)
+    settings = ContextSettings(budget_tokens=2000, min_share=0.0)
+    question = "Who wrote about the ferry timetable?"
+    read = []
+    for name in ("ferry.eml", "planted.eml"):
+        text = load_file(tmp_path / name)[0].text
+        passage = Passage(1, "u", name, name, text, 0, len(text))
+        read.append(
+            prune_passages(question, [passage], _same_score, settings).passages[0].read_text
+        )
+    for line in headers.splitlines():
+        assert line in read[0]
+    assert "From: Anna Berg <anna@example.com>" in read[1] and planted not in read[1]

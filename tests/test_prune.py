@@ -122,6 +122,10 @@ def test_list_items_and_table_rows_are_pieces_of_their_own() -> None:
     ]
     labelled = "Note: the pier is closed. Time: 10:30 is too late; come at 9."
     assert pieces(labelled) == ["Note: the pier is closed.", "Time: 10:30 is too late; come at 9."]
+    fields = "From: Anna Berg <anna@example.com>\nDate: Tue, 03 Mar 2026 09:14:00 +0100\nPhone: 626"
+    assert pieces(fields) == fields.splitlines()
+    one_field = "Tides were high\nCredit: the harbour office\nand the pilots."
+    assert pieces(one_field) == [one_field]
     formula = "The common allotrope is dioxygen, O\n2. It is most of the air."
     assert pieces(formula) == ["The common allotrope is dioxygen, O\n2.", "It is most of the air."]
     wrapped = "A sentence wrapped\nat the line end - as text files are.\nIt ends here."

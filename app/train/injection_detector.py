@@ -20,6 +20,8 @@ import re
 import string
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,8 @@ LANGUAGES = (
 TRANSLATED_PER_LANGUAGE = 40  # of each class
 TRANSLATED_NEGATIVE_WEIGHT = 5.0
 FRAGMENTS = 2400  # headings, names, table cells, numbers and dates among the negatives
+MAIL_HEADERS = 800  # From/To/Cc/Date/Subject lines, as the mail loader writes them
+PLANTED_IN_SUBJECT = 150  # attack instructions behind "Subject: ", among the positives
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
 
 # generic ways attackers introduce a command; the suite's carriers are written separately
@@ -206,6 +210,65 @@ def fragments(sentences: Sequence[str], count: int, rng: random.Random) -> list[
     return [text for text in dict.fromkeys(_cell(sentences, rng) for _ in range(count)) if text]
 
 
+_SUBJECTS = (
+    "{}",
+    "Re: {}",
+    "Fwd: {}",
+    "RE: {}",
+    "Your {} receipt",
+    "Your {}",
+    "Re: your {}",
+    "Update your {}",
+    "Confirm your {}",
+    "Your order #{n} has shipped",
+    "Your card has been charged ${m}",
+    "Invoice {n} from {}",
+    "Reminder: {}",
+    "Action required: {}",
+    "Invitation: {} @ {d}",
+    "{} - {d} update",
+    "Welcome to {}",
+    "Please review: {}",
+)
+
+
+def _name(sentences: Sequence[str], rng: random.Random) -> tuple[str, str]:
+    """A display name of two capitalised words from the corpus, and an address made of them."""
+    words = [w for w in rng.choice(sentences).split() if w[:1].isupper() and w.isalpha()]
+    while len(words) < 2:
+        words += [w for w in rng.choice(sentences).split() if w[:1].isupper() and w.isalpha()]
+    first, last = rng.sample(words, 2)
+    domain = rng.choice(("example.com", "mail.example.org", "corp.example.net", "gmail.com"))
+    return f"{first} {last}", f"{first.lower()}.{last.lower()}@{domain}"
+
+
+def mail_headers(sentences: Sequence[str], count: int, rng: random.Random) -> list[str]:
+    """Header lines as the mail loader writes them above a message (indexing/mail_formats.py):
+    names, addresses, dates and subjects, which are often imperative ("Please review: ...")
+    or address the reader ("Your order has shipped") without addressing a model. Prose and
+    cells never showed the detector these, and it flagged "From: anna@example.com"."""
+    out = []
+    for _ in range(count):
+        kind = rng.choice(("From", "To", "Cc", "Date", "Subject", "Subject", "Subject"))
+        if kind == "Date":
+            moment = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(9 * 10**8))
+            out.append(f"Date: {format_datetime(moment)}")
+        elif kind == "Subject":
+            topic = _cell(sentences, rng)
+            subject = rng.choice(_SUBJECTS).format(
+                topic,
+                n=rng.randint(1000, 9999999),
+                m=f"{rng.randint(1, 9999)}.{rng.randint(0, 99):02d}",
+                d=f"{rng.randint(1, 28)} {rng.choice(('Jan', 'Mar', 'Jun', 'Oct'))} 2026",
+            )
+            out.append(f"Subject: {subject}")
+        else:
+            name, address = _name(sentences, rng)
+            shown = rng.choice((address, f"{name} <{address}>", f'"{name}" <{address}>'))
+            out.append(f"{kind}: {shown}")
+    return list(dict.fromkeys(out))
+
+
 def _python_docs(pages: int, rng: random.Random) -> Iterator[str]:
     from indexing.loaders import load_html
 
@@ -288,7 +351,9 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     cache = Path("runs/injection-detector/translations.json")
     pos_tr, neg_tr = _translated_examples(positives, negatives, cache, rng)
     positives += composed(1500, rng)
-    short = fragments(negatives, FRAGMENTS, rng)
+    # an injection in a subject line is still one: the header name marks neither class
+    positives += [f"Subject: {text}" for text in rng.sample(instructions, PLANTED_IN_SUBJECT)]
+    short = fragments(negatives, FRAGMENTS, rng) + mail_headers(negatives, MAIL_HEADERS, rng)
     texts = positives + pos_tr + negatives + short + neg_tr
     # the threshold flags 1% of ordinary sentences, as before fragments were added (they
     # score far lower, and would let it flag more prose)
@@ -324,7 +389,7 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
             "positives_english": len(positives),  # BIPIA, framed BIPIA, composed
             "positives_translated": len(pos_tr),
             "negatives_english": len(negatives),  # sentences, then fragments
-            "fragments": len(short),
+            "fragments": len(short),  # cells, then mail header lines
             "negatives_translated": len(neg_tr),
             "languages": list(LANGUAGES),
             "dev_share": 0.2,
@@ -343,8 +408,8 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
         method=(
             "Positives: BIPIA's attack instructions, bare and behind generic override framings, "
             "and composed injections (addressee, override, demand); negatives: sentences of "
-            "prose and documentation, and fragments of them (headings, names, table cells), "
-            "numbers and dates. A share of the sentences is translated into "
+            "prose and documentation, fragments of them (headings, names, table cells), "
+            "numbers, dates and mail header lines. A share of the sentences is translated into "
             f"{len(LANGUAGES)} languages. The prompt-injection suite "
             "(`minigiant eval injection`) is never trained on."
         ),
