@@ -8,7 +8,6 @@ from pathlib import Path
 
 from app.answer import Answer
 from app.settings import Settings
-from generation.check import UNNAMED
 from generation.engines.factory import resolved_engine
 from indexing.documents import page_label
 from indexing.embedding import best_device
@@ -50,9 +49,8 @@ def sources_text(answer: Answer, streamed: str | None = None) -> str:
         for v in answer.verdicts:
             mark = "supported  " if v.supported else "UNSUPPORTED"
             backing = f" by [{v.passage}]" if v.supported and v.passage else ""
-            unstated = f" (no passage states {', '.join(v.unstated)})" if v.unstated else ""
-            unnamed = f" ({UNNAMED})" if v.unnamed else ""
-            lines.append(f"  {mark} {v.score:.2f}{backing}{unstated}{unnamed}: {_short(v.text)}")
+            why = "".join(f" ({reason})" for reason in v.reasons)
+            lines.append(f"  {mark} {v.score:.2f}{backing}{why}: {_short(v.text)}")
     if answer.escalated:
         lines.append(f"Answered by {answer.model}: {answer.escalated}")
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in answer.timings.items())

@@ -20,8 +20,15 @@ from pydantic import BaseModel, Field
 
 from generation.answer_sentences import split_sentences, states_claim
 from generation.citations import cited_numbers, without_markers
-from generation.numbers import list_markers, stated_numbers, unstated_numbers
-from generation.sentences import is_instruction, sentence_spans
+from generation.numbers import (
+    TableRows,
+    list_markers,
+    other_rows_numbers,
+    stated_numbers,
+    table_rows,
+    unstated_numbers,
+)
+from generation.sentences import is_instruction, sentence_spans, table_cells
 from indexing.embedding import Embedder, best_device
 from indexing.kernels import EncoderPrecision
 from indexing.models import load_once, resolve_model
@@ -53,8 +60,9 @@ class CheckerSettings(BaseModel):
     # re-pointing on weaker support moved about as many citations away from the gold passage
     # as towards it. None: never
     recite_above: float | None = Field(0.5, ge=0.0, le=1.0)
-    # a sentence stating a number (in digits) that no passage states scores at most this,
-    # whatever the model reads into it (generation/numbers.py); None: no such rule
+    # a sentence stating a number (in digits) that no passage states, or that the passages'
+    # tables state only in rows about something else than the sentence names, scores at most
+    # this, whatever the model reads into it (generation/numbers.py); None: no such rules
     unstated_number_score: float | None = Field(0.05, ge=0.0, le=1.0)
     # so does a sentence whose content words (stemmed, stopwords out) the passages name fewer
     # than this share of: it tells what they do not (outside knowledge, generic filler), however
@@ -85,13 +93,57 @@ class SentenceVerdict:
     unstated: tuple[str, ...] = ()
     # the passages name few of its content words (min_named_share; that caps its score too)
     unnamed: bool = False
+    # numbers it states that the passages' tables give only in rows about something else
+    other_rows: tuple[str, ...] = ()
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the rules capped its score, as the CLI and the web chat say it."""
+        out = [f"no passage states {', '.join(self.unstated)}"] if self.unstated else []
+        if self.other_rows:
+            out.append(f"the tables give {', '.join(self.other_rows)} for something else")
+        return out + ([UNNAMED] if self.unnamed else [])
 
 
 def strip_instructions(text: str) -> str:
-    """The evidence without sentences that instruct the model (see sentences.INSTRUCTION)."""
-    return " ".join(
-        text[a:b] for a, b in sentence_spans(text) if not is_instruction(text[a:b])
-    ).strip()
+    """The evidence without sentences that instruct the model (see sentences.INSTRUCTION);
+    the line breaks between the others stay, so a table's rows are still rows."""
+    kept = [(a, b) for a, b in sentence_spans(text) if not is_instruction(text[a:b])]
+    out, last = "", None
+    for a, b in kept:
+        if last is not None:
+            out += "\n" if "\n" in text[last:a] else " "
+        out, last = out + text[a:b], b
+    return out
+
+
+def evidence_windows(evidence: str, words: int) -> list[str]:
+    """Overlapping word windows of the evidence's prose, and each table row on its own (under
+    its header row where its cells are unnamed, as in Markdown and Word tables). A window of
+    several rows backed a value read off any of them: "high tide at Velmora on 2 March is
+    06:12", the 1 March row's, scored 0.78 over a sheet's rows and 0.14 against the 2 March row."""
+    prose, rows, table = [], [], []  # table: the current run of rows with unnamed cells
+    for a, b in [*sentence_spans(evidence), (len(evidence), len(evidence))]:
+        piece = evidence[a:b]
+        cells = table_cells(piece) if piece else None
+        if cells is not None and "|" in piece:
+            table.append(piece)
+            continue
+        if len(table) > 1:  # a header and its rows; a separator row ("|---|") says nothing
+            rows += [f"{table[0]}\n{row}" for row in table[1:] if not _separator(row)]
+        else:
+            prose += table
+        table = []
+        if cells is not None:
+            rows.append(piece)
+        elif piece:
+            prose.append(piece)
+    return [*half_windows(" ".join(prose), words), *rows] if prose or not rows else rows
+
+
+def _separator(row: str) -> bool:
+    """A Markdown table's line under its header ("|---|:--:|")."""
+    return not any(cell.strip("-: ") for cell in table_cells(row) or [])
 
 
 class CrossEncoderScorer:
@@ -112,7 +164,7 @@ class CrossEncoderScorer:
         keep = self.settings.windows_per_passage
         windows = []
         for evidence, claim in pairs:
-            pieces = half_windows(evidence, self.settings.window_words)
+            pieces = evidence_windows(evidence, self.settings.window_words)
             if keep and len(pieces) > keep:
                 pieces = focused_windows(claim, [pieces], keep)[0]
             windows.append([(w, claim) for w in pieces])
@@ -197,17 +249,23 @@ class FactChecker:
         against them, since the source a user opens backs what it states, read or not (a
         model that knows the Python tutorial writes the sentence after the one it was given)."""
         spans = [(s, e) for s, e in split_sentences(answer) if states_claim(answer[s:e])]
-        verdicts = self._judge(answer, spans, passages)
+        # every row as stored: a value may come from a row the pruner left out
+        tables = table_rows(passages if whole is None else whole)
+        verdicts = self._judge(answer, spans, passages, tables)
         if whole is None or list(whole) == list(passages):
             return verdicts
         again = [k for k, v in enumerate(verdicts) if not v.supported]
-        second = self._judge(answer, [spans[k] for k in again], whole) if again else []
+        second = self._judge(answer, [spans[k] for k in again], whole, tables) if again else []
         for k, verdict in zip(again, second, strict=True):
             verdicts[k] = max(verdicts[k], verdict, key=lambda v: v.score)
         return verdicts
 
     def _judge(
-        self, answer: str, spans: Sequence[tuple[int, int]], passages: Sequence[str]
+        self,
+        answer: str,
+        spans: Sequence[tuple[int, int]],
+        passages: Sequence[str],
+        tables: TableRows,
     ) -> list[SentenceVerdict]:
         passages = [strip_instructions(p) for p in passages]
         claims = [without_markers(answer[s:e]) for s, e in spans]
@@ -222,8 +280,11 @@ class FactChecker:
         for k, ((start, end), claim) in enumerate(zip(spans, claims, strict=True)):
             row = scores[k * len(passages) : (k + 1) * len(passages)]
             unstated = tuple(unstated_numbers(claim, stated, markers)) if cap is not None else ()
+            other_rows = (
+                tuple(other_rows_numbers(claim, tables, markers)) if cap is not None else ()
+            )
             unnamed = floor is not None and named_share(claim, named) < floor
-            if unstated or unnamed:
+            if unstated or other_rows or unnamed:
                 row = [min(score, cap) for score in row]
             cited = [n for n in cited_numbers(answer[start:end]) if 1 <= n <= len(passages)]
             best = max(range(len(row)), key=lambda j: (row[j], j + 1 in cited), default=None)
@@ -240,6 +301,7 @@ class FactChecker:
                     cited_supported=any(row[n - 1] >= threshold for n in cited) if cited else None,
                     unstated=unstated,
                     unnamed=unnamed,
+                    other_rows=other_rows,
                 )
             )
         return verdicts

@@ -8,6 +8,11 @@ comparison catches without a model: a number the sources never write did not com
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from generation.sentences import sentence_spans, table_cells
+from retrieval.windows import content_terms, prefix_terms
 
 # 1,234 / 12 / 3.5 not inside a longer token ("v2", "1.2.3" parts after the first)
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)")
@@ -75,3 +80,48 @@ def unstated_numbers(
         for value, written in claimed_numbers(sentence, markers).items()
         if value not in stated
     ]
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """The table rows among the passages (each row's numbers and the prefix terms of its
+    cells), the numbers the passages state outside rows, and the terms every row holds."""
+
+    rows: tuple[tuple[frozenset[float], frozenset[str]], ...]
+    prose: frozenset[float]
+    common: frozenset[str]
+
+
+def table_rows(passages: Sequence[str]) -> TableRows:
+    """The rows of the passages' tables that state numbers (sheet rows as the loaders write
+    them, Markdown and Word rows), read cell by cell without their column names: a header
+    row names columns, which every row's values share."""
+    rows, prose = [], set()
+    for text in passages:
+        for a, b in sentence_spans(text):
+            cells = table_cells(text[a:b])
+            if cells is None:
+                prose |= stated_numbers(text[a:b])
+            elif numbers := stated_numbers(" ".join(cells)):
+                rows.append((frozenset(numbers), frozenset(prefix_terms(" ".join(cells)))))
+    common = frozenset.intersection(*(terms for _, terms in rows)) if rows else frozenset()
+    return TableRows(tuple(rows), frozenset(prose), common)
+
+
+def other_rows_numbers(
+    sentence: str, tables: TableRows, markers: set[float] | frozenset[float] = frozenset()
+) -> list[str]:
+    """The sentence's numbers (as written) that the passages state only in table rows, none
+    of which names what the sentence names of the rows' subjects: a value read off the
+    neighbouring row ("low tide at Corsa is 13:10" where 13:10 is Velmora's), which every
+    passage-level check accepts, since the passage does state it."""
+    named = content_terms(sentence) & frozenset().union(*(t for _, t in tables.rows))
+    named -= tables.common
+    if not named:
+        return []
+    out = []
+    for value, written in claimed_numbers(sentence, markers).items():
+        holding = [terms for numbers, terms in tables.rows if value in numbers]
+        if value not in tables.prose and holding and not any(t & named for t in holding):
+            out.append(written)
+    return out

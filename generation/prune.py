@@ -153,11 +153,13 @@ def _scored_text(passage: Passage, sentence: str) -> str:
 
 def _cut(passage: Passage, spans: list[tuple[int, int]], best: float) -> Passage:
     """The passage with what the generator reads of it: `spans` (offsets in its text), and
-    "…" where sentences were left out."""
+    "…" where sentences were left out. Neighbours a line break parted stay on their own
+    lines, so the checker still reads a table's kept rows one by one."""
     text, last = "", 0
     for a, b in spans:
-        gap = passage.text[last:a].strip()
-        text += (GAP if gap else " ") + passage.text[a:b]
+        gap = passage.text[last:a]
+        text += GAP if gap.strip() else "\n" if "\n" in gap else " "
+        text += passage.text[a:b]
         last = b
     if passage.text[last:].strip():
         text += GAP

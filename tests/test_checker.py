@@ -8,11 +8,18 @@ from app import QA, Settings
 from app.answer import Answer
 from app.render import sources_text
 from generation.answer_sentences import split_sentences, states_claim
-from generation.check import CheckerSettings, FactChecker
+from generation.check import CheckerSettings, FactChecker, evidence_windows
 from generation.check_features import direction_mismatch
-from generation.numbers import list_markers, stated_numbers, unstated_numbers
+from generation.numbers import (
+    list_markers,
+    other_rows_numbers,
+    stated_numbers,
+    table_rows,
+    unstated_numbers,
+)
 from generation.prompt import ABSTAIN
 from generation.recite import recite
+from indexing.loaders import load_file
 from retrieval.windows import named_share, prefix_terms
 from tests.conftest import FACTS, SMALL_GENERATOR
 
@@ -328,6 +335,55 @@ def test_a_swapped_number_is_unsupported_whatever_the_model_reads(checker: FactC
     assert wrong.score <= checker.settings.unstated_number_score
     answer = Answer("How far?", answer, [], [], False, "m", 1, verdicts=[right, wrong])
     assert "(no passage states 300)" in sources_text(answer)
+
+
+def test_a_value_read_off_the_neighbouring_row_is_unsupported(
+    checker: FactChecker, tmp_path: Path
+) -> None:
+    """The passage states 13:10, so the model and the number rule accept it, but for Velmora:
+    the table's row for Corsa gives 12:51."""
+    sheet = tmp_path / "tides.csv"
+    sheet.write_text(
+        "port,date,high tide,low tide\n"
+        "Velmora,2026-03-01,06:12,12:25\n"
+        "Velmora,2026-03-02,06:58,13:10\n"
+        "Corsa,2026-03-01,06:40,12:51\n"
+    )
+    rows = load_file(sheet)[0].text
+    answer = (
+        "Low tide at Corsa on 1 March is at 12:51 [1]. "
+        "Low tide at Corsa on 1 March is at 13:10 [1]. "
+        "Velmora's low tide is at 12:25 on 1 March and Corsa's at 12:51 [1]."
+    )
+    right, wrong, both = checker.check(answer, [rows])
+    assert right.other_rows == () and both.other_rows == ()
+    assert wrong.other_rows == ("13", "10") and wrong.unstated == ()
+    assert not wrong.supported and wrong.score <= checker.settings.unstated_number_score
+    shown = Answer("When?", answer, [], [], False, "m", 1, verdicts=[right, wrong, both])
+    assert "(the tables give 13, 10 for something else): Low tide at Corsa" in sources_text(shown)
+    # stated in prose as well, the value may come from there
+    assert other_rows_numbers(wrong.text, table_rows([rows, "Corsa saw 13 ships."])) == ["10"]
+    # a Markdown table's header names columns, not what a row is about
+    markdown = table_rows(
+        ["| port | high tide |\n|---|---|\n| Velmora | 06:12 |\n| Corsa | 06:40 |"]
+    )
+    assert other_rows_numbers("The high tide is at 06:12.", markdown) == []
+    assert other_rows_numbers("High tide at Corsa is at 06:12.", markdown) == ["12"]
+
+
+def test_each_table_row_is_read_on_its_own_under_its_header() -> None:
+    text = (
+        "Tides for March.\n| port | high tide |\n|---|---|\n| Velmora | 06:12 |\n"
+        "| Corsa | 06:40 |\nport: Velmora; date: 2026-03-02; high tide: 06:58\n"
+        "Harbour news | Velmora"
+    )
+    assert evidence_windows(text, 100) == [
+        "Tides for March. Harbour news | Velmora",
+        "| port | high tide |\n| Velmora | 06:12 |",
+        "| port | high tide |\n| Corsa | 06:40 |",
+        "port: Velmora; date: 2026-03-02; high tide: 06:58",
+    ]
+    assert evidence_windows("No table here.", 100) == ["No table here."]
 
 
 def test_a_sentence_the_passages_hardly_name_is_unsupported(checker: FactChecker) -> None:

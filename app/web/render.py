@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from app.answer import Answer
-from generation.check import UNNAMED, SentenceVerdict
+from generation.check import SentenceVerdict
 from generation.citations import citation_spans
 from retrieval.passages import Passage
 
@@ -47,10 +47,7 @@ def _verdict_badge(verdict: SentenceVerdict, answer_id: str) -> str:
             return f'<sup class="mg-ok" title="Supported by passage {verdict.passage}">{link}</sup>'
         return f'<sup class="mg-ok">{label}</sup>'
     where = f", closest passage [{verdict.passage}]" if verdict.passage else ""
-    if verdict.unstated:
-        where += f"; no passage states {', '.join(verdict.unstated)}"
-    if verdict.unnamed:
-        where += f"; {UNNAMED}"
+    where += "".join(f"; {reason}" for reason in verdict.reasons)
     return (
         f'<sup class="mg-bad" title="No passage supports this sentence{escape(where)}">'
         f"unsupported {verdict.score:.2f}</sup>"
