@@ -28,7 +28,7 @@ def load_docx(path: Path) -> list[Document]:
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
-            parts.append(" | ".join(cell.text for cell in row.cells))
+            parts.append(" | ".join(_cell_text(cell.text) for cell in row.cells))
     title = document.core_properties.title or ""
     if not title:
         heading = next(

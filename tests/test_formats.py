@@ -47,6 +47,25 @@ def test_pptx_slides_are_pages_with_notes_and_tables(tmp_path: Path) -> None:
     assert "berth: B7; depth m: 14" in document.text[document.page_starts[2] :]
 
 
+def test_docx_table_rows_are_lines_with_dates_also_in_words(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Tides at the harbour.")
+    table = document.add_table(rows=2, cols=3)
+    rows = [("port", "date", "high tide"), ("Velmora", "2026-03-01", "06:12")]
+    for row, cells in zip(table.rows, rows, strict=True):
+        for cell, text in zip(row.cells, cells, strict=True):
+            cell.text = text
+    path = tmp_path / "tides.docx"
+    document.save(str(path))
+    [loaded] = load_file(path)
+    assert loaded.text.splitlines()[1:] == [
+        "port | date | high tide",
+        "Velmora | 2026-03-01 (1 March 2026) | 06:12",
+    ]
+
+
 def test_xlsx_sheets_are_documents_whose_rows_keep_their_header(tmp_path: Path) -> None:
     import openpyxl
 
