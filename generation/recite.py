@@ -22,8 +22,8 @@ def recite(
     passages: Sequence[str] = (),
 ) -> tuple[str, list[SentenceVerdict]]:
     """The answer with each sentence citing the passage that supports it best (scoring at
-    least `above`), where the passages it cites do not support it (or it cites none), and its
-    verdicts moved to the new offsets.
+    least `above`), where the passages it cites support it less than that (or it cites none),
+    and its verdicts moved to the new offsets.
 
     A generator citing [2] for a fact that only [1] states sends the reader to the wrong
     source; the checker has already read every sentence against every passage, so it knows
@@ -38,7 +38,8 @@ def recite(
     for v in sorted(verdicts, key=lambda v: v.start):
         sentence = answer[v.start : v.end]
         claim = len(without_markers(sentence).split()) >= MIN_CLAIM_WORDS
-        recited = claim and v.score >= above and v.passage is not None and not v.cited_supported
+        weakly = v.cited_score is None or v.cited_score < above
+        recited = claim and v.score >= above and v.passage is not None and weakly
         writer = None if claim else _first_writer(sentence, passages)
         if recited:
             sentence = cite_only(sentence, v.passage)
@@ -48,9 +49,15 @@ def recite(
         text += answer[last : v.start] + sentence
         start = v.start + shift
         shift += len(sentence) - (v.end - v.start)
-        cited = True if recited else v.cited_supported
         moved.append(
-            replace(v, text=sentence, start=start, end=start + len(sentence), cited_supported=cited)
+            replace(
+                v,
+                text=sentence,
+                start=start,
+                end=start + len(sentence),
+                cited_supported=True if recited else v.cited_supported,
+                cited_score=v.score if recited else v.cited_score,
+            )
         )
         last = v.end
     return text + answer[last:], moved

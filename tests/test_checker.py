@@ -1,5 +1,6 @@
 """The shipped factuality checker, per-sentence verdicts, and the small-first cascade."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from app import QA, Settings
 from app.answer import Answer
 from app.render import sources_text
 from generation.answer_sentences import split_sentences, states_claim
-from generation.check import CheckerSettings, FactChecker, evidence_windows
+from generation.check import CheckerSettings, FactChecker, SentenceVerdict, evidence_windows
 from generation.check_features import direction_mismatch
 from generation.numbers import (
     list_markers,
@@ -200,6 +201,19 @@ def test_a_sentence_citing_the_wrong_passage_is_pointed_at_the_right_one(
     shown = Answer("When?", text, [], [], False, "m", 1, verdicts=verdicts)
     assert sources_text(shown, answer).startswith(f"Citations corrected by the checker: {text}")
     assert "corrected" not in sources_text(shown, text)
+
+
+def test_a_citation_that_backs_a_sentence_weakly_goes_to_the_passage_that_backs_it_well() -> None:
+    """Seeded SQuAD: "The Scottish Parliament has meetings in Gaelic [2]." with [2] (on its
+    committees) at 0.44, above the acceptance threshold, and [1] (members may speak Gaelic)
+    at 0.96."""
+    answer = "The Scottish Parliament has meetings in Gaelic [2]."
+    weak = SentenceVerdict(answer, 0, len(answer), True, 0.96, 1, True, cited_score=0.44)
+    text, [moved] = recite(answer, [weak], above=0.5)
+    assert text == "The Scottish Parliament has meetings in Gaelic [1]."
+    assert moved.cited_score == 0.96 and moved.text == text
+    sure = dataclasses.replace(weak, cited_score=0.6)  # backed surely enough where it points
+    assert recite(answer, [sure], above=0.5)[0] == answer
 
 
 def test_a_sentence_the_pruned_text_lacks_is_read_against_the_whole_passage(
