@@ -61,8 +61,8 @@ class CheckerSettings(BaseModel):
     # moved about as many citations away from the gold passage as towards it. None: never
     recite_above: float | None = Field(0.5, ge=0.0, le=1.0)
     # a sentence stating a number (in digits) that no passage states, or that the passages'
-    # tables state only in rows about something else than the sentence names, scores at most
-    # this, whatever the model reads into it (generation/numbers.py); None: no such rules
+    # tables give only in another row than the one it reads (generation/numbers.py), scores
+    # at most this, whatever the model reads into it; None: no such rules
     unstated_number_score: float | None = Field(0.05, ge=0.0, le=1.0)
     # so does a sentence whose content words (stemmed, stopwords out) the passages name fewer
     # than this share of: it tells what they do not (outside knowledge, generic filler), however
@@ -95,7 +95,7 @@ class SentenceVerdict:
     unstated: tuple[str, ...] = ()
     # the passages name few of its content words (min_named_share; that caps its score too)
     unnamed: bool = False
-    # numbers it states that the passages' tables give only in rows about something else
+    # numbers it states that the passages' tables give only in another row than it reads
     other_rows: tuple[str, ...] = ()
 
     @property
@@ -103,7 +103,7 @@ class SentenceVerdict:
         """Why the rules capped its score, as the CLI and the web chat say it."""
         out = [f"no passage states {', '.join(self.unstated)}"] if self.unstated else []
         if self.other_rows:
-            out.append(f"the tables give {', '.join(self.other_rows)} for something else")
+            out.append(f"the tables give {', '.join(self.other_rows)} in another row")
         return out + ([UNNAMED] if self.unnamed else [])
 
 

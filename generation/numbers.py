@@ -19,6 +19,9 @@ _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)")
 # "2." or "2)" before a space or the end: how a numbered list marks its items
 _MARKER = re.compile(r"(?<![\w.,])(\d{1,2})[.)](?=\s|$)")
 _WORD = re.compile(r"[a-z]+")
+# where a sentence lists several facts ("12:25 at Velmora and 12:51 at Corsa"), each clause
+# is held to a row of its own
+_CLAUSE = re.compile(r",\s|;\s|\s(?:and|but|while|whereas)\s")
 SPELLED_NUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
@@ -111,17 +114,19 @@ def table_rows(passages: Sequence[str]) -> TableRows:
 def other_rows_numbers(
     sentence: str, tables: TableRows, markers: set[float] | frozenset[float] = frozenset()
 ) -> list[str]:
-    """The sentence's numbers (as written) that the passages state only in table rows, none
-    of which names what the sentence names of the rows' subjects: a value read off the
-    neighbouring row ("low tide at Corsa is 13:10" where 13:10 is Velmora's), which every
-    passage-level check accepts, since the passage does state it."""
+    """The sentence's numbers (as written) that the passages' tables give only in another row
+    than the one a clause of it reads: a row about another subject than the sentence names
+    ("low tide at Corsa is 13:10", where 13:10 is Velmora's), or another row than the one
+    holding the clause's other numbers ("high tide at Velmora on 2 March is 06:12", the 1 March
+    row's time). Every passage-level check accepts these, since the passage does state each
+    number. Numbers the passages also write outside tables may come from there: left alone."""
     named = content_terms(sentence) & frozenset().union(*(t for _, t in tables.rows))
     named -= tables.common
-    if not named:
-        return []
-    out = []
-    for value, written in claimed_numbers(sentence, markers).items():
-        holding = [terms for numbers, terms in tables.rows if value in numbers]
-        if value not in tables.prose and holding and not any(t & named for t in holding):
-            out.append(written)
-    return out
+    rows = [numbers for numbers, terms in tables.rows if not named or terms & named]
+    tabled = frozenset().union(*(numbers for numbers, _ in tables.rows)) - tables.prose
+    out: dict[str, None] = {}
+    for clause in _CLAUSE.split(sentence):
+        claimed = {v: w for v, w in claimed_numbers(clause, markers).items() if v in tabled}
+        best = max(rows, key=lambda numbers: len(claimed.keys() & numbers), default=frozenset())
+        out |= {written: None for value, written in claimed.items() if value not in best}
+    return list(out)

@@ -355,7 +355,7 @@ def test_a_value_read_off_the_neighbouring_row_is_unsupported(
     checker: FactChecker, tmp_path: Path
 ) -> None:
     """The passage states 13:10, so the model and the number rule accept it, but for Velmora:
-    the table's row for Corsa gives 12:51."""
+    the table's row for Corsa gives 12:51. Its 2 March row gives 06:58, not 1 March's 06:12."""
     sheet = tmp_path / "tides.csv"
     sheet.write_text(
         "port,date,high tide,low tide\n"
@@ -374,7 +374,7 @@ def test_a_value_read_off_the_neighbouring_row_is_unsupported(
     assert wrong.other_rows == ("13", "10") and wrong.unstated == ()
     assert not wrong.supported and wrong.score <= checker.settings.unstated_number_score
     shown = Answer("When?", answer, [], [], False, "m", 1, verdicts=[right, wrong, both])
-    assert "(the tables give 13, 10 for something else): Low tide at Corsa" in sources_text(shown)
+    assert "(the tables give 13, 10 in another row): Low tide at Corsa" in sources_text(shown)
     # stated in prose as well, the value may come from there
     assert other_rows_numbers(wrong.text, table_rows([rows, "Corsa saw 13 ships."])) == ["10"]
     # a Markdown table's header names columns, not what a row is about
@@ -383,6 +383,13 @@ def test_a_value_read_off_the_neighbouring_row_is_unsupported(
     )
     assert other_rows_numbers("The high tide is at 06:12.", markdown) == []
     assert other_rows_numbers("High tide at Corsa is at 06:12.", markdown) == ["12"]
+    # one clause, one row: the time of one date given for another; a list holds each
+    # clause to a row of its own
+    tides = table_rows([rows])
+    assert other_rows_numbers("High tide at Velmora on 2 March is at 06:12.", tides) == ["2"]
+    assert other_rows_numbers("High tide at Velmora on 2 March is at 06:58.", tides) == []
+    listed = "High tides at Velmora are at 06:12 on 1 March and 06:58 on 2 March."
+    assert other_rows_numbers(listed, tides) == []
 
 
 def test_each_table_row_is_read_on_its_own_under_its_header() -> None:
