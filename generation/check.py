@@ -164,9 +164,11 @@ class CrossEncoderScorer:
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         keep = self.settings.windows_per_passage
+        # each passage is cut once, though every sentence of the answer is read against it
+        cut = {e: evidence_windows(e, self.settings.window_words) for e, _ in pairs}
         windows = []
         for evidence, claim in pairs:
-            pieces = evidence_windows(evidence, self.settings.window_words)
+            pieces = cut[evidence]
             if keep and len(pieces) > keep:
                 pieces = focused_windows(claim, [pieces], keep)[0]
             windows.append([(w, claim) for w in pieces])

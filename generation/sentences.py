@@ -194,10 +194,10 @@ def _lines_of_items(text: str, a: int, b: int) -> list[tuple[int, int]]:
     table row and each line of a run of fields."""
     cuts = {m.start() for m in _ITEM_START.finditer(text, a, b) if _starts_item(text, a, m.start())}
     for row in TABLE_ROW.finditer(text, a, b):
-        cuts |= {at for at in row.span() if a < at < b}
-    for run in _FIELD_LINES.finditer(text, a, b):
-        cuts |= {at + 1 for at in range(run.start(), run.end()) if text[at] == "\n"} | {run.start()}
-    bounds = [a, *sorted(cuts), b]
+        cuts |= set(row.span())
+    for run in _FIELD_LINES.finditer(text, a, b):  # each line of the run, its end included
+        cuts |= {run.start(), *(run.start() + m.end() for m in re.finditer("\n", run.group()))}
+    bounds = [a, *sorted(at for at in cuts if a < at < b), b]
     return list(itertools.pairwise(bounds))
 
 

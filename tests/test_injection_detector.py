@@ -78,6 +78,14 @@ def _same_score(question: str, sentences: list[str]) -> list[float]:
     return [1.0] * len(sentences)
 
 
+def _read(question: str, text: str) -> str:
+    """What the generator reads of `text` pruned for `question`, every piece ranked alike and
+    the budget roomy: all of it but what the detector flags."""
+    passage = Passage(1, "u", "doc", "doc", text, 0, len(text))
+    settings = ContextSettings(budget_tokens=2000, min_share=0.0)
+    return prune_passages(question, [passage], _same_score, settings).passages[0].read_text
+
+
 def test_a_sheet_s_rows_reach_the_prompt_but_a_row_with_a_planted_cell_does_not(tmp_path) -> None:
     detector = load_detector("minigiant-injection")
     assert detector is not None
@@ -94,10 +102,7 @@ def test_a_sheet_s_rows_reach_the_prompt_but_a_row_with_a_planted_cell_does_not(
         "Corsa,2026-03-01,06:40,12:51,pier closed for repairs\n"
     )
     text = load_file(sheet)[0].text  # rows as the loader writes them: "port: Velmora; ..."
-    passage = Passage(1, "u", str(sheet), "tides", text, 0, len(text))
-    settings = ContextSettings(budget_tokens=2000, min_share=0.0)
-    question = "When is high tide in Velmora on 1 March?"
-    read = prune_passages(question, [passage], _same_score, settings).passages[0].read_text
+    read = _read("When is high tide in Velmora on 1 March?", text)
     assert (
         "port: Velmora; date: 2026-03-01 (1 March 2026); high tide: 06:12; low tide: 12:25" in read
     )
@@ -125,15 +130,8 @@ def test_a_message_s_header_lines_reach_the_prompt_but_a_planted_subject_does_no
     body = "\nThe winter ferry to Corsa Island now leaves at 07:40.\n"
     (tmp_path / "ferry.eml").write_text(headers + body)
     (tmp_path / "planted.eml").write_text(headers.replace("Ferry timetable change", planted) + body)
-    settings = ContextSettings(budget_tokens=2000, min_share=0.0)
     question = "Who wrote about the ferry timetable?"
-    read = []
-    for name in ("ferry.eml", "planted.eml"):
-        text = load_file(tmp_path / name)[0].text
-        passage = Passage(1, "u", name, name, text, 0, len(text))
-        read.append(
-            prune_passages(question, [passage], _same_score, settings).passages[0].read_text
-        )
+    read = [_read(question, load_file(tmp_path / n)[0].text) for n in ("ferry.eml", "planted.eml")]
     for line in headers.splitlines():
         assert line in read[0]
     assert "From: Anna Berg <anna@example.com>" in read[1] and planted not in read[1]

@@ -234,7 +234,7 @@ _SUBJECTS = (
 
 def _name(sentences: Sequence[str], rng: random.Random) -> tuple[str, str]:
     """A display name of two capitalised words from the corpus, and an address made of them."""
-    words = [w for w in rng.choice(sentences).split() if w[:1].isupper() and w.isalpha()]
+    words: list[str] = []
     while len(words) < 2:
         words += [w for w in rng.choice(sentences).split() if w[:1].isupper() and w.isalpha()]
     first, last = rng.sample(words, 2)
