@@ -23,6 +23,7 @@ from generation.citations import cited_numbers, without_markers
 from generation.numbers import (
     TableRows,
     list_markers,
+    other_columns_cells,
     other_rows_numbers,
     stated_numbers,
     table_rows,
@@ -97,6 +98,8 @@ class SentenceVerdict:
     unnamed: bool = False
     # numbers it states that the passages' tables give only in another row than it reads
     other_rows: tuple[str, ...] = ()
+    # the cells whose numbers it gives for a sibling column ("12:51 as low tide" for high tide)
+    other_columns: tuple[str, ...] = ()
 
     @property
     def reasons(self) -> list[str]:
@@ -104,6 +107,8 @@ class SentenceVerdict:
         out = [f"no passage states {', '.join(self.unstated)}"] if self.unstated else []
         if self.other_rows:
             out.append(f"the tables give {', '.join(self.other_rows)} in another row")
+        if self.other_columns:
+            out.append(f"the tables give {', '.join(self.other_columns)}")
         return out + ([UNNAMED] if self.unnamed else [])
 
 
@@ -287,8 +292,11 @@ class FactChecker:
             other_rows = (
                 tuple(other_rows_numbers(claim, tables, markers)) if cap is not None else ()
             )
+            other_columns = (
+                tuple(other_columns_cells(claim, tables, markers)) if cap is not None else ()
+            )
             unnamed = floor is not None and named_share(claim, named) < floor
-            if unstated or other_rows or unnamed:
+            if unstated or other_rows or other_columns or unnamed:
                 row = [min(score, cap) for score in row]
             cited = [n for n in cited_numbers(answer[start:end]) if 1 <= n <= len(passages)]
             best = max(range(len(row)), key=lambda j: (row[j], j + 1 in cited), default=None)
@@ -307,6 +315,7 @@ class FactChecker:
                     unstated=unstated,
                     unnamed=unnamed,
                     other_rows=other_rows,
+                    other_columns=other_columns,
                 )
             )
         return verdicts

@@ -8,10 +8,11 @@ comparison catches without a model: a number the sources never write did not com
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from generation.sentences import sentence_spans, table_cells
+from generation.sentences import sentence_spans, table_fields
 from retrieval.windows import content_terms, prefix_terms
 
 # 1,234 / 12 / 3.5 not inside a longer token ("v2", "1.2.3" parts after the first)
@@ -22,6 +23,10 @@ _WORD = re.compile(r"[a-z]+")
 # where a sentence lists several facts ("12:25 at Velmora and 12:51 at Corsa"), each clause
 # is held to a row of its own
 _CLAUSE = re.compile(r",\s|;\s|\s(?:and|but|while|whereas)\s")
+# "On 2 March, ..." sets when the clause after it holds: one clause with it, not one alone
+_OPENING_PHRASE = re.compile(
+    r"(?:on|in|at|for|by|during|from|until|before|after)\s[^,;]{1,40},\s", re.IGNORECASE
+)
 SPELLED_NUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
@@ -85,30 +90,82 @@ def unstated_numbers(
     ]
 
 
+class Column(NamedTuple):
+    """A table cell that states numbers, by its column: the column's name and the name's
+    prefix terms, the cell as written and its numbers."""
+
+    name: str
+    terms: frozenset[str]
+    cell: str
+    numbers: frozenset[float]
+
+
+class TableRow(NamedTuple):
+    numbers: frozenset[float]
+    terms: frozenset[str]  # the prefix terms of its cells
+    columns: tuple[Column, ...]
+
+
 @dataclass(frozen=True)
 class TableRows:
-    """The table rows among the passages (each row's numbers and the prefix terms of its
-    cells), the numbers the passages state outside rows, and the terms every row holds."""
+    """The table rows among the passages that state numbers, the numbers the passages state
+    outside rows, and the terms every row holds."""
 
-    rows: tuple[tuple[frozenset[float], frozenset[str]], ...]
+    rows: tuple[TableRow, ...]
     prose: frozenset[float]
     common: frozenset[str]
 
 
 def table_rows(passages: Sequence[str]) -> TableRows:
     """The rows of the passages' tables that state numbers (sheet rows as the loaders write
-    them, Markdown and Word rows), read cell by cell without their column names: a header
-    row names columns, which every row's values share."""
+    them, Markdown and Word rows), their cells read without their column names (a header
+    row names columns, which every row's values share) and, for the numbers, with them."""
     rows, prose = [], set()
     for text in passages:
+        header = ""  # the first row of the Markdown or Word table being read
         for a, b in sentence_spans(text):
-            cells = table_cells(text[a:b])
-            if cells is None:
-                prose |= stated_numbers(text[a:b])
-            elif numbers := stated_numbers(" ".join(cells)):
-                rows.append((frozenset(numbers), frozenset(prefix_terms(" ".join(cells)))))
-    common = frozenset.intersection(*(terms for _, terms in rows)) if rows else frozenset()
+            piece = text[a:b]
+            fields = table_fields(piece, header)
+            if fields is None or "|" not in piece:
+                header = ""
+            elif not header:
+                header = piece
+            if fields is None:
+                prose |= stated_numbers(piece)
+                continue
+            cells = " ".join(cell for _, cell in fields)
+            if numbers := stated_numbers(cells):
+                columns = tuple(
+                    Column(name, frozenset(prefix_terms(name)), cell, frozenset(found))
+                    for name, cell in fields
+                    if (found := stated_numbers(cell))
+                )
+                rows.append(TableRow(frozenset(numbers), frozenset(prefix_terms(cells)), columns))
+    common = frozenset.intersection(*(row.terms for row in rows)) if rows else frozenset()
     return TableRows(tuple(rows), frozenset(prose), common)
+
+
+def _clause_rows(
+    sentence: str, tables: TableRows, markers: set[float] | frozenset[float]
+) -> Iterator[tuple[str, dict[float, str], TableRow | None]]:
+    """Each clause of the sentence, the numbers it claims that only the tables state (value:
+    as written), and the row it reads: among the rows about the subjects the sentence names
+    (all, where it names none), the one holding most of those numbers."""
+    named = content_terms(sentence) & frozenset().union(*(row.terms for row in tables.rows))
+    named -= tables.common
+    rows = [row for row in tables.rows if not named or row.terms & named]
+    tabled = frozenset().union(*(row.numbers for row in tables.rows)) - tables.prose
+    for clause in _clauses(sentence):
+        claimed = {v: w for v, w in claimed_numbers(clause, markers).items() if v in tabled}
+        best = max(rows, key=lambda row: len(claimed.keys() & row.numbers), default=None)
+        yield clause, claimed, best
+
+
+def _clauses(sentence: str) -> list[str]:
+    opening = _OPENING_PHRASE.match(sentence)
+    cut = opening.end() if opening else 0
+    clauses = _CLAUSE.split(sentence[cut:])
+    return [sentence[:cut] + clauses[0], *clauses[1:]]
 
 
 def other_rows_numbers(
@@ -120,13 +177,42 @@ def other_rows_numbers(
     holding the clause's other numbers ("high tide at Velmora on 2 March is 06:12", the 1 March
     row's time). Every passage-level check accepts these, since the passage does state each
     number. Numbers the passages also write outside tables may come from there: left alone."""
-    named = content_terms(sentence) & frozenset().union(*(t for _, t in tables.rows))
-    named -= tables.common
-    rows = [numbers for numbers, terms in tables.rows if not named or terms & named]
-    tabled = frozenset().union(*(numbers for numbers, _ in tables.rows)) - tables.prose
     out: dict[str, None] = {}
-    for clause in _CLAUSE.split(sentence):
-        claimed = {v: w for v, w in claimed_numbers(clause, markers).items() if v in tabled}
-        best = max(rows, key=lambda numbers: len(claimed.keys() & numbers), default=frozenset())
+    for _, claimed, row in _clause_rows(sentence, tables, markers):
+        best = row.numbers if row is not None else frozenset()
         out |= {written: None for value, written in claimed.items() if value not in best}
     return list(out)
+
+
+def other_columns_cells(
+    sentence: str, tables: TableRows, markers: set[float] | frozenset[float] = frozenset()
+) -> list[str]:
+    """The cells (as "12:51 as low tide") whose numbers a clause of the sentence states for a
+    sibling column of theirs in the row it reads: "high tide at Velmora is 12:51", where 12:51
+    is that row's low tide. Siblings share a word of their names ("tide"); the clause names
+    the other one's own word ("high") and never this one's ("low"). A clause naming no
+    column, or columns that share nothing ("on 2 March ... 06:58": date, high tide), is left
+    alone: which column it reads is not said."""
+    out: dict[str, None] = {}
+    for clause, claimed, row in _clause_rows(sentence, tables, markers):
+        if row is None:
+            continue
+        terms = content_terms(clause)
+        for value in claimed.keys() & row.numbers:
+            own = [c for c in row.columns if value in c.numbers]
+            if own and all(_sibling_named(c, row.columns, value, terms) for c in own):
+                out |= {f"{c.cell} as {c.name}": None for c in own}
+    return list(out)
+
+
+def _sibling_named(
+    column: Column, columns: Sequence[Column], value: float, terms: set[str]
+) -> bool:
+    """Whether the clause's terms name a sibling of `column` that does not hold `value`, by
+    a word the column's own name lacks, and none of the words that set this one apart."""
+    for other in columns:
+        if value in other.numbers or not column.terms & other.terms:
+            continue
+        if terms & (other.terms - column.terms) and not terms & (column.terms - other.terms):
+            return True
+    return False

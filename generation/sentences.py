@@ -214,12 +214,27 @@ def _starts_item(text: str, a: int, at: int) -> bool:
 def table_cells(piece: str) -> list[str] | None:
     """The cells of a one-line table row (a sheet row's values without their column names);
     None for any other text."""
+    fields = table_fields(piece)
+    return None if fields is None else [cell for _, cell in fields]
+
+
+def table_fields(piece: str, header: str = "") -> list[tuple[str, str]] | None:
+    """A one-line table row's (column name, cell) pairs: a sheet row names its cells itself,
+    a Markdown or Word row's take the names of `header`, its table's first row, by position
+    ("" where it has none); None for any other text."""
     line = piece.strip()
     if not TABLE_ROW.fullmatch(line):  # no alternative of it crosses a line end
         return None
     if "|" in line:
-        return [c.strip() for c in line.strip("|").split("|") if c.strip()]
-    return [field.split(": ", 1)[-1] for field in line.split("; ")]
+        names = _by_position(header)
+        cells = _by_position(line)
+        return [(names[i] if i < len(names) else "", c) for i, c in enumerate(cells) if c]
+    fields = (field.partition(": ") for field in line.split("; "))
+    return [(name, cell) if sep else ("", name) for name, sep, cell in fields]
+
+
+def _by_position(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")] if row else []
 
 
 def trimmed_span(text: str, a: int, b: int) -> tuple[int, int] | None:

@@ -13,6 +13,7 @@ from generation.check import CheckerSettings, FactChecker, SentenceVerdict, evid
 from generation.check_features import direction_mismatch
 from generation.numbers import (
     list_markers,
+    other_columns_cells,
     other_rows_numbers,
     stated_numbers,
     table_rows,
@@ -388,8 +389,43 @@ def test_a_value_read_off_the_neighbouring_row_is_unsupported(
     tides = table_rows([rows])
     assert other_rows_numbers("High tide at Velmora on 2 March is at 06:12.", tides) == ["2"]
     assert other_rows_numbers("High tide at Velmora on 2 March is at 06:58.", tides) == []
+    assert other_rows_numbers("On 2 March, high tide at Velmora is at 06:12.", tides) == ["2"]
     listed = "High tides at Velmora are at 06:12 on 1 March and 06:58 on 2 March."
     assert other_rows_numbers(listed, tides) == []
+
+
+def test_a_value_read_off_the_sibling_column_is_unsupported(
+    checker: FactChecker, tmp_path: Path
+) -> None:
+    """The right row, the wrong column: 13:10 is Velmora's low tide on 2 March, so the row
+    and the model (which scored it 0.96) accept it as that day's high tide."""
+    sheet = tmp_path / "tides.csv"
+    sheet.write_text(
+        "port,date,high tide,low tide\n"
+        "Velmora,2026-03-01,06:12,12:25\n"
+        "Velmora,2026-03-02,06:58,13:10\n"
+    )
+    rows = load_file(sheet)[0].text
+    answer = (
+        "High tide at Velmora on 2 March is at 13:10 [1]. "
+        "High tide at Velmora on 2 March is at 06:58 and low tide at 13:10 [1]."
+    )
+    wrong, right = checker.check(answer, [rows])
+    assert wrong.other_columns == ("13:10 as low tide",) and wrong.other_rows == ()
+    assert not wrong.supported and wrong.score <= checker.settings.unstated_number_score
+    assert right.other_columns == () and right.supported
+    shown = Answer("When?", answer, [], [], False, "m", 1, verdicts=[wrong, right])
+    assert "(the tables give 13:10 as low tide): High tide at Velmora" in sources_text(shown)
+    # a Markdown table's columns are named by its first row
+    markdown = table_rows(
+        ["| port | high tide | low tide |\n|---|---|---|\n| Corsa | 06:40 | 12:51 |"]
+    )
+    assert other_columns_cells("Low tide at Corsa is at 06:40.", markdown) == ["06:40 as high tide"]
+    assert other_columns_cells("High tide at Corsa is at 06:40.", markdown) == []
+    # naming no column, or one that is no sibling (the date), says nothing of which is read
+    tides = table_rows([rows])
+    assert other_columns_cells("The tide turns at Velmora at 13:10 on 2 March.", tides) == []
+    assert other_columns_cells("On 2 March, high tide at Velmora is 06:58.", tides) == []
 
 
 def test_each_table_row_is_read_on_its_own_under_its_header() -> None:
