@@ -1,9 +1,8 @@
 """Time to first token and decode tokens/s for each generator engine on the same GGUF model.
 
 Engines: llama_cpp (in process), transformers (the same GGUF dequantised once, in the
-precision indexing/kernels.py picks here, with and without prompt-lookup drafts, in bf16
-where the CPU has its instructions, and in int8 (VNNI's kernels or fbgemm's, whichever this
-CPU runs: indexing/int8_linear.py); needs `pip install gguf accelerate`),
+precision indexing/kernels.py picks here, with and without prompt-lookup drafts, and in bf16
+and int8 where the CPU has the instructions for them; needs `pip install gguf accelerate`),
 and openai (our LangChain client against llama-cpp-python's OpenAI-compatible server, started
 here on 127.0.0.1). All get the same prompts: real SciFact claims with five abstracts each,
 as `QA` would build them unpruned, or cut to their first `--passage-words` words (30 words x 5
@@ -28,7 +27,7 @@ from common import corpus_rows, print_result, scifact, setup_logging
 from generation.engines import GeneratorSettings, make_generator
 from generation.engines.local_server import llama_server
 from generation.prompt import build_messages
-from indexing.kernels import BF16_FLAGS, cpu_flags, generator_precision
+from indexing.kernels import BF16_FLAGS, VNNI_FLAGS, cpu_flags, generator_precision
 from indexing.models import resolve_model
 from retrieval.passages import Passage
 
@@ -97,8 +96,8 @@ def main() -> None:
     precision = generator_precision("cpu")
     formats = [
         dtype
-        for dtype, wanted in (("bfloat16", bool(BF16_FLAGS & cpu_flags())), ("int8", True))
-        if wanted and dtype != precision
+        for dtype, flags in (("bfloat16", BF16_FLAGS), ("int8", VNNI_FLAGS))
+        if flags & cpu_flags() and dtype != precision
     ]
     engines = {
         "llama_cpp": ("llama_cpp", GeneratorSettings(engine="llama_cpp", model=model)),

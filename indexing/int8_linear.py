@@ -6,16 +6,12 @@ multiply-adds per instruction. torch's int8 x int8 -> int32 matmul (`torch._int_
 kernel torchao's dynamic int8 builds on) needs no prepacked weights, so quantising a 1.5B model
 is a few vectorised passes instead of half a minute of fbgemm packing, and each token's own
 scale keeps one token's outlier from coarsening the others. Measured on this project's
-2-core AVX-512 (VNNI, BF16) machine, Qwen2.5-1.5B: bench/generator_engines.py. Without VNNI
-torch has no vector kernel for that product, and fbgemm's dynamic int8 Linear layers (each
-activation quantised per tensor) run instead.
+2-core AVX-512 (VNNI, BF16) machine, Qwen2.5-1.5B: bench/generator_engines.py.
 """
 
 from __future__ import annotations
 
 import torch
-
-from indexing.kernels import VNNI_FLAGS, cpu_flags, quantize_int8
 
 QMAX = 127.0
 ROWS_AT_ONCE = 4096  # a weight is quantised this many rows at a time, to bound its float copy
@@ -56,26 +52,4 @@ def quantise_linears(model: torch.nn.Module) -> torch.nn.Module:
         for child_name, child in list(module.named_children()):
             if isinstance(child, torch.nn.Linear):
                 setattr(module, child_name, Int8Linear(child))
-    return model
-
-
-# Linear layers that stay in fp32 under fbgemm's int8: it scales each activation per tensor,
-# and the MLP's down projection reads the activations with the outliers (LLM.int8, Dettmers
-# et al. 2022). Quantised too, Qwen2.5-1.5B's next tokens agreed with fp32's 0.886 of the
-# time (KL 0.33 per token); kept in fp32, 0.994 (KL 0.014): bench/README.md
-FLOAT_LINEARS = frozenset({"down_proj"})
-
-
-def int8_linears(model: torch.nn.Module) -> torch.nn.Module:
-    """`model` in fp32 with its Linear layers in int8, on the kernels this CPU runs fastest:
-    torch's int8 matrix product where it has VNNI dot products, fbgemm's prepacked ones
-    elsewhere. On two AVX2 cores a 250 x 1536 x 8960 product took 1,163 ms through
-    `torch._int_mm` (no vector kernel there), 48 ms in fp32 and 21 ms through fbgemm."""
-    if VNNI_FLAGS & cpu_flags():
-        return quantise_linears(model).float()
-    model = model.float()
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, torch.nn.Linear) and name not in FLOAT_LINEARS:
-                setattr(parent, name, quantize_int8(torch.nn.Sequential(child))[0])
     return model

@@ -9,7 +9,7 @@ import pytest
 
 from generation.engines.llama_cpp_engine import unused_instruction_sets
 from indexing.embedding import Embedder
-from indexing.int8_linear import FLOAT_LINEARS, Int8Linear, int8_linears
+from indexing.int8_linear import Int8Linear
 from indexing.kernels import (
     AMX_FLAGS,
     BF16_FLAGS,
@@ -71,32 +71,6 @@ def test_an_int8_linear_layer_computes_what_the_float_one_does(dtype: str) -> No
     assert approx.shape == exact.shape and approx.dtype == exact.dtype
     error = (approx - exact).float().norm(dim=-1) / exact.float().norm(dim=-1)
     assert float(error.max()) < 0.03
-
-
-def test_a_generator_in_int8_takes_the_kernels_this_cpu_has() -> None:
-    """VNNI: torch's int8 product for every Linear layer. Without it that product has no
-    vector kernel, so fbgemm's run, and the MLP's down projection, whose activations carry
-    the outliers fbgemm's per-tensor scales cannot hold, stays in fp32."""
-    import torch
-
-    torch.manual_seed(0)
-    mlp = torch.nn.Module()
-    mlp.up_proj, mlp.down_proj = torch.nn.Linear(64, 256), torch.nn.Linear(256, 64)
-    mlp = mlp.to(torch.bfloat16)
-    x = torch.randn(5, 64)
-    with torch.inference_mode():
-        exact = mlp.down_proj(mlp.up_proj(x.bfloat16())).float()
-        quantised = int8_linears(mlp)
-        approx = quantised.down_proj(quantised.up_proj(x))
-    if VNNI_FLAGS & cpu_flags():
-        assert isinstance(quantised.up_proj, Int8Linear)
-        assert isinstance(quantised.down_proj, Int8Linear)
-    else:
-        assert type(quantised.up_proj) is torch.ao.nn.quantized.dynamic.Linear
-        assert "down_proj" in FLOAT_LINEARS and type(quantised.down_proj) is torch.nn.Linear
-        assert quantised.down_proj.weight.dtype == torch.float32
-    error = (approx - exact).norm(dim=-1) / exact.norm(dim=-1)
-    assert approx.dtype == torch.float32 and float(error.max()) < 0.05
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float32", "int8", "openvino"])

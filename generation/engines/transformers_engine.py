@@ -21,7 +21,7 @@ from generation.engines.prefix_store import PrefixStore, store_key
 from generation.engines.prompt_cache import PromptCaches
 from indexing.assembled import model_cache
 from indexing.embedding import best_device
-from indexing.int8_linear import int8_linears
+from indexing.int8_linear import quantise_linears
 from indexing.kernels import generator_precision, torch_dtype
 from indexing.models import load_once, resolve_model
 
@@ -73,7 +73,7 @@ class TransformersGenerator:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device)
         if self.precision == "int8":
             log.info("quantising %s's Linear layers to int8", path)
-            model = int8_linears(model)
+            model = quantise_linears(model).float()
         model.eval()
         return tokenizer, model
 
