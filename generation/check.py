@@ -25,6 +25,7 @@ from generation.numbers import (
     list_markers,
     other_columns_cells,
     other_rows_numbers,
+    other_subjects_numbers,
     stated_numbers,
     table_rows,
     unstated_numbers,
@@ -61,9 +62,10 @@ class CheckerSettings(BaseModel):
     # [1]. Above the acceptance threshold: on 200 SQuAD answers, re-pointing on weaker support
     # moved about as many citations away from the gold passage as towards it. None: never
     recite_above: float | None = Field(0.5, ge=0.0, le=1.0)
-    # a sentence stating a number (in digits) that no passage states, or that the passages'
-    # tables give only in another row than the one it reads (generation/numbers.py), scores
-    # at most this, whatever the model reads into it; None: no such rules
+    # a sentence stating a number (in digits) that no passage states, that the passages'
+    # tables give only in another row than the one it reads, or that their prose gives only
+    # for another subject than it names (generation/numbers.py), scores at most this,
+    # whatever the model reads into it; None: no such rules
     unstated_number_score: float | None = Field(0.05, ge=0.0, le=1.0)
     # so does a sentence whose content words (stemmed, stopwords out) the passages name fewer
     # than this share of: it tells what they do not (outside knowledge, generic filler), however
@@ -100,6 +102,9 @@ class SentenceVerdict:
     other_rows: tuple[str, ...] = ()
     # the cells whose numbers it gives for a sibling column ("12:51 as low tide" for high tide)
     other_columns: tuple[str, ...] = ()
+    # numbers the prose gives only for another subject, with the one it gives this subject
+    # ("2011 for Newton, not 1998")
+    other_subjects: tuple[str, ...] = ()
 
     @property
     def reasons(self) -> list[str]:
@@ -109,6 +114,8 @@ class SentenceVerdict:
             out.append(f"the tables give {', '.join(self.other_rows)} in another row")
         if self.other_columns:
             out.append(f"the tables give {', '.join(self.other_columns)}")
+        if self.other_subjects:
+            out.append(f"the sources give {'; '.join(self.other_subjects)}")
         return out + ([UNNAMED] if self.unnamed else [])
 
 
@@ -295,8 +302,11 @@ class FactChecker:
             other_columns = (
                 tuple(other_columns_cells(claim, tables, markers)) if cap is not None else ()
             )
+            other_subjects = (
+                tuple(other_subjects_numbers(claim, tables, markers)) if cap is not None else ()
+            )
             unnamed = floor is not None and named_share(claim, named) < floor
-            if unstated or other_rows or other_columns or unnamed:
+            if unstated or other_rows or other_columns or other_subjects or unnamed:
                 row = [min(score, cap) for score in row]
             cited = [n for n in cited_numbers(answer[start:end]) if 1 <= n <= len(passages)]
             best = max(range(len(row)), key=lambda j: (row[j], j + 1 in cited), default=None)
@@ -316,6 +326,7 @@ class FactChecker:
                     unnamed=unnamed,
                     other_rows=other_rows,
                     other_columns=other_columns,
+                    other_subjects=other_subjects,
                 )
             )
         return verdicts

@@ -3,6 +3,8 @@
 A swapped year, count or score is the hallucination a cross-encoder reading 100-word windows
 misses most often ("retreated 300 metres" against 212 scored 0.43), and it is the one an exact
 comparison catches without a model: a number the sources never write did not come from them.
+Nor did one they write only of another table row, another column or, in prose, another
+subject: the year of the neighbouring fact is the generator's commonest swap.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)")
 # "2." or "2)" before a space or the end: how a numbered list marks its items
 _MARKER = re.compile(r"(?<![\w.,])(\d{1,2})[.)](?=\s|$)")
 _WORD = re.compile(r"[a-z]+")
+# a name as prose writes it: a capitalised word
+_NAME = re.compile(r"\b[A-Z][\w'-]*")
+# one inside a sentence, after a word or a comma: a sentence's first word is capitalised anyway
+_INNER_NAME = re.compile(r"(?<=[\w,;:)] )[A-Z][\w'-]*")
 # where a sentence lists several facts ("12:25 at Velmora and 12:51 at Corsa"), each clause
 # is held to a row of its own
 _CLAUSE = re.compile(r",\s|;\s|\s(?:and|but|while|whereas)\s")
@@ -106,21 +112,36 @@ class TableRow(NamedTuple):
     columns: tuple[Column, ...]
 
 
+class ProseClause(NamedTuple):
+    """A clause of the passages' prose that states numbers: its numbers, the prefix terms of
+    the names it writes (capitalised words) and of its other content words."""
+
+    numbers: frozenset[float]
+    names: frozenset[str]
+    words: frozenset[str]
+    subject: str | None  # the prefix term of the first name it writes: whom it is about
+
+
 @dataclass(frozen=True)
 class TableRows:
     """The table rows among the passages that state numbers, the numbers the passages state
-    outside rows, and the terms every row holds."""
+    outside rows, the terms every row holds, and the prose's clauses that state numbers."""
 
     rows: tuple[TableRow, ...]
     prose: frozenset[float]
     common: frozenset[str]
+    clauses: tuple[ProseClause, ...] = ()
+    # the capitalised words the passages write inside a sentence: names, where a capitalised
+    # word opening a sentence ("Only") may be any word
+    proper: frozenset[str] = frozenset()
 
 
 def table_rows(passages: Sequence[str]) -> TableRows:
     """The rows of the passages' tables that state numbers (sheet rows as the loaders write
     them, Markdown and Word rows), their cells read without their column names (a header
     row names columns, which every row's values share) and, for the numbers, with them."""
-    rows, prose = [], set()
+    rows, prose, clauses = [], set(), []
+    proper = frozenset(_INNER_NAME.findall(" ".join(passages)))
     for text in passages:
         header = ""  # the first row of the Markdown or Word table being read
         for a, b in sentence_spans(text):
@@ -132,6 +153,9 @@ def table_rows(passages: Sequence[str]) -> TableRows:
                 header = piece
             if fields is None:
                 prose |= stated_numbers(piece)
+                clauses += [
+                    c for c in (_prose_clause(c, proper) for c in _clauses(piece)) if c.numbers
+                ]
                 continue
             cells = " ".join(cell for _, cell in fields)
             if numbers := stated_numbers(cells):
@@ -142,7 +166,29 @@ def table_rows(passages: Sequence[str]) -> TableRows:
                 )
                 rows.append(TableRow(frozenset(numbers), frozenset(prefix_terms(cells)), columns))
     common = frozenset.intersection(*(row.terms for row in rows)) if rows else frozenset()
-    return TableRows(tuple(rows), frozenset(prose), common)
+    return TableRows(tuple(rows), frozenset(prose), common, tuple(clauses), proper)
+
+
+def _prose_clause(clause: str, proper: frozenset[str]) -> ProseClause:
+    names = _names(clause)
+    numbers = frozenset(claimed_numbers(clause, frozenset()))
+    subject = _subject(clause, proper)
+    return ProseClause(numbers, names, frozenset(_words(clause) - names), subject)
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(content_terms(" ".join(_NAME.findall(text))))
+
+
+def _subject(text: str, proper: frozenset[str]) -> str | None:
+    """The first name the text writes (a capitalised word the passages also write inside a
+    sentence: "Only" opening one is no name), as a prefix term."""
+    names = (w for w in _NAME.findall(text) if w in proper)
+    return next((t for w in names for t in content_terms(w)), None)
+
+
+def _words(text: str) -> set[str]:
+    return {t for t in content_terms(text) if not t.isdigit()}
 
 
 def _clause_rows(
@@ -216,3 +262,50 @@ def _sibling_named(
         if terms & (other.terms - column.terms) and not terms & (column.terms - other.terms):
             return True
     return False
+
+
+def other_subjects_numbers(
+    sentence: str, tables: TableRows, markers: set[float] | frozenset[float] = frozenset()
+) -> list[str]:
+    """The sentence's numbers that the passages' prose states only of another subject, while
+    stating another number of the same kind for the one the sentence names: "Newton was the
+    first pick of the 1998 draft" over "Manning was the #1 selection of the 1998 NFL draft,
+    while Newton was picked first in 2011", given as "2011 for Newton, not 1998". Every
+    passage-level check accepts it, since the passage does state 1998. Each clause of the
+    sentence is held to the clauses of the prose that write its number: where none names a
+    name the sentence's clause writes, each names one it does not, and a clause naming that
+    name tells of the same thing (shares a word) with another year (or another non-year
+    number), the number came from the neighbouring fact."""
+    out: dict[str, None] = {}
+    for clause in _clauses(sentence):
+        subject, names = _subject(clause, tables.proper), _names(clause)
+        claimed = claimed_numbers(clause, markers)
+        if subject is None or len(claimed) != 1:
+            continue
+        [(value, written)] = claimed.items()
+        holding = [c for c in tables.clauses if value in c.numbers]
+        if not holding or any(subject in c.names or c.subject is None for c in holding):
+            continue
+        words = _words(clause) - names
+        for rival in tables.clauses:
+            other = [m for m in rival.numbers if _is_year(m) == _is_year(value)]
+            if value in rival.numbers or len(other) != 1 or rival.subject != subject:
+                continue
+            if _share_word(rival.words, words):
+                name = next(w for w in _NAME.findall(clause) if subject in prefix_terms(w))
+                out[f"{_as_written(other[0])} for {name}, not {written}"] = None
+    return list(out)
+
+
+def _is_year(value: float) -> bool:
+    return value.is_integer() and 1000 <= value <= 2100
+
+
+def _share_word(a: frozenset[str], b: set[str]) -> bool:
+    """Whether two sets of prefix terms share a word, a short one meeting its longer forms
+    ("pick" and "picked")."""
+    return any(x.startswith(y) or y.startswith(x) for x in a for y in b if min(len(x), len(y)) > 3)
+
+
+def _as_written(value: float) -> str:
+    return f"{value:,.0f}" if value.is_integer() and not _is_year(value) else f"{value:g}"

@@ -15,6 +15,7 @@ from generation.numbers import (
     list_markers,
     other_columns_cells,
     other_rows_numbers,
+    other_subjects_numbers,
     stated_numbers,
     table_rows,
     unstated_numbers,
@@ -471,3 +472,38 @@ def test_named_share_counts_stemmed_content_words() -> None:
     assert named_share("The glaciers retreat.", named) == 1.0
     assert named_share("Glaciers are shrinking worldwide.", named) == pytest.approx(1 / 3)
     assert named_share("It is.", named) == 1.0
+
+
+def test_a_year_the_prose_gives_another_subject_is_unsupported(checker: FactChecker) -> None:
+    """The number is in the passage, but of the neighbouring fact: the 1998 of "Manning was
+    the #1 selection of the 1998 draft, while Newton was picked first in 2011" said of Newton
+    (the model scored such a sentence 0.93 on SQuAD's Super Bowl 50 passage)."""
+    passage = (
+        "The final was the first to feature two quarterbacks who were first picks. Halvard "
+        "was the first selection of the 1998 draft, while Oresund was picked first in 2011. "
+        "Oresund threw for 265 yards and Halvard for 141."
+    )
+    answer = (
+        "Oresund was the first pick of the 1998 draft [1]. "
+        "Oresund was picked first in the 2011 draft [1]. "
+        "Halvard was the first selection of the 1998 draft [1]."
+    )
+    wrong, right, other = checker.check(answer, [passage])
+    assert wrong.other_subjects == ("2011 for Oresund, not 1998",)
+    assert not wrong.supported and wrong.score <= checker.settings.unstated_number_score
+    assert "the sources give 2011 for Oresund, not 1998" in wrong.reasons
+    assert right.other_subjects == () == other.other_subjects and right.supported
+    prose = table_rows([passage])
+    assert other_subjects_numbers("Oresund threw for 141 yards.", prose) == [
+        "265 for Oresund, not 141"
+    ]
+    # a clause the number's own clause names too, a rival telling of something else (birth,
+    # not picks), or a pronoun where a subject would be: nothing to say
+    assert other_subjects_numbers("Halvard and Oresund played the 1998 final.", prose) == []
+    born = table_rows(["Halvard was picked first in 1998. Oresund was born in 1985."])
+    assert other_subjects_numbers("Oresund was picked first in 1998.", born) == []
+    pronoun = table_rows(["Halvard was picked first in 1998. In 2011, he was picked again."])
+    assert other_subjects_numbers("Halvard was picked again in 2011.", pronoun) == []
+    # a word opening a sentence is no name: "Only" names no subject
+    opening = table_rows(["Only the 2009 series is on disc. Halvard was released in 1966."])
+    assert other_subjects_numbers("Only the 1966 series was released.", opening) == []
