@@ -183,8 +183,8 @@ def _names(text: str) -> frozenset[str]:
 def _subject(text: str, proper: frozenset[str]) -> str | None:
     """The first name the text writes (a capitalised word the passages also write inside a
     sentence: "Only" opening one is no name), as a prefix term."""
-    names = (w for w in _NAME.findall(text) if w in proper)
-    return next((t for w in names for t in content_terms(w)), None)
+    terms = (content_terms(w) for w in _NAME.findall(text) if w in proper)
+    return next((min(t) for t in terms if t), None)
 
 
 def _words(text: str) -> set[str]:
@@ -267,15 +267,14 @@ def _sibling_named(
 def other_subjects_numbers(
     sentence: str, tables: TableRows, markers: set[float] | frozenset[float] = frozenset()
 ) -> list[str]:
-    """The sentence's numbers that the passages' prose states only of another subject, while
-    stating another number of the same kind for the one the sentence names: "Newton was the
-    first pick of the 1998 draft" over "Manning was the #1 selection of the 1998 NFL draft,
-    while Newton was picked first in 2011", given as "2011 for Newton, not 1998". Every
-    passage-level check accepts it, since the passage does state 1998. Each clause of the
-    sentence is held to the clauses of the prose that write its number: where none names a
-    name the sentence's clause writes, each names one it does not, and a clause naming that
-    name tells of the same thing (shares a word) with another year (or another non-year
-    number), the number came from the neighbouring fact."""
+    """The sentence's numbers that the passages' prose gives only another subject, where it
+    gives the sentence's subject another number of the same kind for the same thing: "Newton
+    was the first pick of the 1998 draft" over "Manning was the #1 selection of the 1998 NFL
+    draft, while Newton was picked first in 2011", as "2011 for Newton, not 1998". Every
+    passage-level check accepts it, since the passage does state 1998. A clause of the
+    sentence stating one number is held to the prose's clauses: none of those holding the
+    number names its subject, each has a subject of its own (a pronoun could be this one),
+    and one about its subject shares a word with it and states one other year (or non-year)."""
     out: dict[str, None] = {}
     for clause in _clauses(sentence):
         subject, names = _subject(clause, tables.proper), _names(clause)
