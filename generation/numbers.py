@@ -113,10 +113,11 @@ class TableRow(NamedTuple):
 
 
 class ProseClause(NamedTuple):
-    """A clause of the passages' prose that states numbers: its numbers, the prefix terms of
-    the names it writes (capitalised words) and of its other content words."""
+    """A clause of the passages' prose that states numbers: its numbers (value: as written),
+    the prefix terms of the names it writes (capitalised words) and of its other content
+    words."""
 
-    numbers: frozenset[float]
+    numbers: dict[float, str]
     names: frozenset[str]
     words: frozenset[str]
     subject: str | None  # the prefix term of the first name it writes: whom it is about
@@ -171,7 +172,7 @@ def table_rows(passages: Sequence[str]) -> TableRows:
 
 def _prose_clause(clause: str, proper: frozenset[str]) -> ProseClause:
     names = _names(clause)
-    numbers = frozenset(claimed_numbers(clause, frozenset()))
+    numbers = claimed_numbers(clause, frozenset())
     subject = _subject(clause, proper)
     return ProseClause(numbers, names, frozenset(_words(clause) - names), subject)
 
@@ -287,12 +288,12 @@ def other_subjects_numbers(
             continue
         words = _words(clause) - names
         for rival in tables.clauses:
-            other = [m for m in rival.numbers if _is_year(m) == _is_year(value)]
+            other = [w for m, w in rival.numbers.items() if _is_year(m) == _is_year(value)]
             if value in rival.numbers or len(other) != 1 or rival.subject != subject:
                 continue
             if _share_word(rival.words, words):
                 name = next(w for w in _NAME.findall(clause) if subject in prefix_terms(w))
-                out[f"{_as_written(other[0])} for {name}, not {written}"] = None
+                out[f"{other[0]} for {name}, not {written}"] = None
     return list(out)
 
 
@@ -304,7 +305,3 @@ def _share_word(a: frozenset[str], b: set[str]) -> bool:
     """Whether two sets of prefix terms share a word, a short one meeting its longer forms
     ("pick" and "picked")."""
     return any(x.startswith(y) or y.startswith(x) for x in a for y in b if min(len(x), len(y)) > 3)
-
-
-def _as_written(value: float) -> str:
-    return f"{value:,.0f}" if value.is_integer() and not _is_year(value) else f"{value:g}"
