@@ -21,16 +21,15 @@ from pydantic import BaseModel, Field
 from generation.answer_sentences import split_sentences, states_claim
 from generation.citations import cited_numbers, without_markers
 from generation.numbers import (
-    TableRows,
+    NumberSwaps,
+    SourceNumbers,
     list_markers,
-    other_columns_cells,
-    other_rows_numbers,
-    other_subjects_numbers,
+    number_swaps,
+    source_numbers,
     stated_numbers,
-    table_rows,
     unstated_numbers,
 )
-from generation.sentences import is_instruction, sentence_spans, table_cells
+from generation.sentences import is_instruction, sentence_spans, table_cells, table_pieces
 from indexing.embedding import Embedder, best_device
 from indexing.kernels import EncoderPrecision
 from indexing.models import load_once, resolve_model
@@ -136,22 +135,18 @@ def evidence_windows(evidence: str, words: int) -> list[str]:
     its header row where its cells are unnamed, as in Markdown and Word tables). A window of
     several rows backed a value read off any of them: "high tide at Velmora on 2 March is
     06:12", the 1 March row's, scored 0.78 over a sheet's rows and 0.14 against the 2 March row."""
-    prose, rows, table = [], [], []  # table: the current run of rows with unnamed cells
-    for a, b in [*sentence_spans(evidence), (len(evidence), len(evidence))]:
-        piece = evidence[a:b]
-        cells = table_cells(piece) if piece else None
-        if cells is not None and "|" in piece:
-            table.append(piece)
-            continue
-        if len(table) > 1:  # a header and its rows; a separator row ("|---|") says nothing
-            rows += [f"{table[0]}\n{row}" for row in table[1:] if not _separator(row)]
-        else:
-            prose += table
-        table = []
-        if cells is not None:
-            rows.append(piece)
-        elif piece:
-            prose.append(piece)
+    prose, rows = [], []
+    pieces = table_pieces(evidence)
+    for k, piece in enumerate(pieces):
+        if piece.header:  # a row under its table's first row; a separator ("|---|") says nothing
+            if not _separator(piece.text):
+                rows.append(f"{piece.header}\n{piece.text}")
+        elif piece.fields is None:
+            prose.append(piece.text)
+        elif "|" not in piece.text:
+            rows.append(piece.text)
+        elif k + 1 == len(pieces) or pieces[k + 1].header != piece.text:
+            prose.append(piece.text)  # a line with bars and no rows under it: no table
     return [*half_windows(" ".join(prose), words), *rows] if prose or not rows else rows
 
 
@@ -266,7 +261,8 @@ class FactChecker:
         model that knows the Python tutorial writes the sentence after the one it was given)."""
         spans = [(s, e) for s, e in split_sentences(answer) if states_claim(answer[s:e])]
         # every row as stored: a value may come from a row the pruner left out
-        tables = table_rows(passages if whole is None else whole)
+        capped = self.settings.unstated_number_score is not None
+        tables = source_numbers(passages if whole is None else whole) if capped else None
         verdicts = self._judge(answer, spans, passages, tables)
         if whole is None or list(whole) == list(passages):
             return verdicts
@@ -281,7 +277,7 @@ class FactChecker:
         answer: str,
         spans: Sequence[tuple[int, int]],
         passages: Sequence[str],
-        tables: TableRows,
+        tables: SourceNumbers | None,
     ) -> list[SentenceVerdict]:
         passages = [strip_instructions(p) for p in passages]
         claims = [without_markers(answer[s:e]) for s, e in spans]
@@ -296,17 +292,9 @@ class FactChecker:
         for k, ((start, end), claim) in enumerate(zip(spans, claims, strict=True)):
             row = scores[k * len(passages) : (k + 1) * len(passages)]
             unstated = tuple(unstated_numbers(claim, stated, markers)) if cap is not None else ()
-            other_rows = (
-                tuple(other_rows_numbers(claim, tables, markers)) if cap is not None else ()
-            )
-            other_columns = (
-                tuple(other_columns_cells(claim, tables, markers)) if cap is not None else ()
-            )
-            other_subjects = (
-                tuple(other_subjects_numbers(claim, tables, markers)) if cap is not None else ()
-            )
+            swaps = number_swaps(claim, tables, markers) if tables is not None else NumberSwaps()
             unnamed = floor is not None and named_share(claim, named) < floor
-            if unstated or other_rows or other_columns or other_subjects or unnamed:
+            if unstated or swaps or unnamed:
                 row = [min(score, cap) for score in row]
             cited = [n for n in cited_numbers(answer[start:end]) if 1 <= n <= len(passages)]
             best = max(range(len(row)), key=lambda j: (row[j], j + 1 in cited), default=None)
@@ -324,9 +312,9 @@ class FactChecker:
                     cited_score=max(row[n - 1] for n in cited) if cited else None,
                     unstated=unstated,
                     unnamed=unnamed,
-                    other_rows=other_rows,
-                    other_columns=other_columns,
-                    other_subjects=other_subjects,
+                    other_rows=swaps.other_rows,
+                    other_columns=swaps.other_columns,
+                    other_subjects=swaps.other_subjects,
                 )
             )
         return verdicts

@@ -10,11 +10,11 @@ subject: the year of the neighbouring fact is the generator's commonest swap.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from generation.sentences import sentence_spans, table_fields
+from generation.sentences import table_pieces
 from retrieval.windows import content_terms, prefix_terms
 
 # 1,234 / 12 / 3.5 not inside a longer token ("v2", "1.2.3" parts after the first)
@@ -124,9 +124,10 @@ class ProseClause(NamedTuple):
 
 
 @dataclass(frozen=True)
-class TableRows:
-    """The table rows among the passages that state numbers, the numbers the passages state
-    outside rows, the terms every row holds, and the prose's clauses that state numbers."""
+class SourceNumbers:
+    """What the passages state of numbers: their table rows that state some, the numbers
+    they state outside rows, the terms every row holds, the prose's clauses that state
+    numbers, and the names they write."""
 
     rows: tuple[TableRow, ...]
     prose: frozenset[float]
@@ -137,21 +138,15 @@ class TableRows:
     proper: frozenset[str] = frozenset()
 
 
-def table_rows(passages: Sequence[str]) -> TableRows:
+def source_numbers(passages: Sequence[str]) -> SourceNumbers:
     """The rows of the passages' tables that state numbers (sheet rows as the loaders write
     them, Markdown and Word rows), their cells read without their column names (a header
-    row names columns, which every row's values share) and, for the numbers, with them."""
+    row names columns, which every row's values share) and, for the numbers, with them; and
+    the prose's clauses that state numbers."""
     rows, prose, clauses = [], set(), []
     proper = frozenset(_INNER_NAME.findall(" ".join(passages)))
     for text in passages:
-        header = ""  # the first row of the Markdown or Word table being read
-        for a, b in sentence_spans(text):
-            piece = text[a:b]
-            fields = table_fields(piece, header)
-            if fields is None or "|" not in piece:
-                header = ""
-            elif not header:
-                header = piece
+        for piece, fields, _ in table_pieces(text):
             if fields is None:
                 prose |= stated_numbers(piece)
                 clauses += [
@@ -167,7 +162,7 @@ def table_rows(passages: Sequence[str]) -> TableRows:
                 )
                 rows.append(TableRow(frozenset(numbers), frozenset(prefix_terms(cells)), columns))
     common = frozenset.intersection(*(row.terms for row in rows)) if rows else frozenset()
-    return TableRows(tuple(rows), frozenset(prose), common, tuple(clauses), proper)
+    return SourceNumbers(tuple(rows), frozenset(prose), common, tuple(clauses), proper)
 
 
 def _prose_clause(clause: str, proper: frozenset[str]) -> ProseClause:
@@ -192,20 +187,55 @@ def _words(text: str) -> set[str]:
     return {t for t in content_terms(text) if not t.isdigit()}
 
 
+@dataclass(frozen=True)
+class NumberSwaps:
+    """A sentence's numbers that the passages give, but for something else than it says:
+    each as the CLI and the web badge's tooltip name it."""
+
+    other_rows: tuple[str, ...] = ()  # the table row's numbers, as written
+    other_columns: tuple[str, ...] = ()  # "12:51 as low tide"
+    other_subjects: tuple[str, ...] = ()  # "2011 for Newton, not 1998"
+
+    def __bool__(self) -> bool:
+        return bool(self.other_rows or self.other_columns or self.other_subjects)
+
+
+def number_swaps(
+    sentence: str, sources: SourceNumbers, markers: set[float] | frozenset[float] = frozenset()
+) -> NumberSwaps:
+    """The sentence's numbers taken from another table row, another column of its row, or
+    another subject of the prose than the sentence says. Every passage-level check accepts
+    these, since the passage does state each number: a swapped year or value of the fact
+    next to the asked one is the generator's commonest wrong answer. `markers`: the whole
+    answer's list_markers."""
+    clauses = _clauses(sentence)
+    read = _clause_rows(sentence, clauses, sources, markers)
+    return NumberSwaps(
+        _other_rows(read),
+        _other_columns(read),
+        _other_subjects(clauses, sources, markers),
+    )
+
+
 def _clause_rows(
-    sentence: str, tables: TableRows, markers: set[float] | frozenset[float]
-) -> Iterator[tuple[str, dict[float, str], TableRow | None]]:
+    sentence: str,
+    clauses: list[str],
+    sources: SourceNumbers,
+    markers: set[float] | frozenset[float],
+) -> list[tuple[str, dict[float, str], TableRow | None]]:
     """Each clause of the sentence, the numbers it claims that only the tables state (value:
     as written), and the row it reads: among the rows about the subjects the sentence names
     (all, where it names none), the one holding most of those numbers."""
-    named = content_terms(sentence) & frozenset().union(*(row.terms for row in tables.rows))
-    named -= tables.common
-    rows = [row for row in tables.rows if not named or row.terms & named]
-    tabled = frozenset().union(*(row.numbers for row in tables.rows)) - tables.prose
-    for clause in _clauses(sentence):
+    named = content_terms(sentence) & frozenset().union(*(row.terms for row in sources.rows))
+    named -= sources.common
+    rows = [row for row in sources.rows if not named or row.terms & named]
+    tabled = frozenset().union(*(row.numbers for row in sources.rows)) - sources.prose
+    read = []
+    for clause in clauses:
         claimed = {v: w for v, w in claimed_numbers(clause, markers).items() if v in tabled}
         best = max(rows, key=lambda row: len(claimed.keys() & row.numbers), default=None)
-        yield clause, claimed, best
+        read.append((clause, claimed, best))
+    return read
 
 
 def _clauses(sentence: str) -> list[str]:
@@ -215,33 +245,28 @@ def _clauses(sentence: str) -> list[str]:
     return [sentence[:cut] + clauses[0], *clauses[1:]]
 
 
-def other_rows_numbers(
-    sentence: str, tables: TableRows, markers: set[float] | frozenset[float] = frozenset()
-) -> list[str]:
-    """The sentence's numbers (as written) that the passages' tables give only in another row
-    than the one a clause of it reads: a row about another subject than the sentence names
-    ("low tide at Corsa is 13:10", where 13:10 is Velmora's), or another row than the one
-    holding the clause's other numbers ("high tide at Velmora on 2 March is 06:12", the 1 March
-    row's time). Every passage-level check accepts these, since the passage does state each
-    number. Numbers the passages also write outside tables may come from there: left alone."""
+def _other_rows(read: list[tuple[str, dict[float, str], TableRow | None]]) -> tuple[str, ...]:
+    """The numbers the tables give only in another row than the one a clause reads: a row
+    about another subject than the sentence names ("low tide at Corsa is 13:10", where 13:10
+    is Velmora's), or another row than the one holding the clause's other numbers ("high tide
+    at Velmora on 2 March is 06:12", the 1 March row's time). Numbers the passages also write
+    outside tables may come from there: left alone."""
     out: dict[str, None] = {}
-    for _, claimed, row in _clause_rows(sentence, tables, markers):
+    for _, claimed, row in read:
         best = row.numbers if row is not None else frozenset()
         out |= {written: None for value, written in claimed.items() if value not in best}
-    return list(out)
+    return tuple(out)
 
 
-def other_columns_cells(
-    sentence: str, tables: TableRows, markers: set[float] | frozenset[float] = frozenset()
-) -> list[str]:
-    """The cells (as "12:51 as low tide") whose numbers a clause of the sentence states for a
-    sibling column of theirs in the row it reads: "high tide at Velmora is 12:51", where 12:51
-    is that row's low tide. Siblings share a word of their names ("tide"); the clause names
-    the other one's own word ("high") and never this one's ("low"). A clause naming no
-    column, or columns that share nothing ("on 2 March ... 06:58": date, high tide), is left
-    alone: which column it reads is not said."""
+def _other_columns(read: list[tuple[str, dict[float, str], TableRow | None]]) -> tuple[str, ...]:
+    """The cells (as "12:51 as low tide") whose numbers a clause states for a sibling column
+    of theirs in the row it reads: "high tide at Velmora is 12:51", where 12:51 is that row's
+    low tide. Siblings share a word of their names ("tide"); the clause names the other one's
+    own word ("high") and never this one's ("low"). A clause naming no column, or columns
+    that share nothing ("on 2 March ... 06:58": date, high tide), is left alone: which column
+    it reads is not said."""
     out: dict[str, None] = {}
-    for clause, claimed, row in _clause_rows(sentence, tables, markers):
+    for clause, claimed, row in read:
         if row is None:
             continue
         terms = content_terms(clause)
@@ -249,7 +274,7 @@ def other_columns_cells(
             own = [c for c in row.columns if value in c.numbers]
             if own and all(_sibling_named(c, row.columns, value, terms) for c in own):
                 out |= {f"{c.cell} as {c.name}": None for c in own}
-    return list(out)
+    return tuple(out)
 
 
 def _sibling_named(
@@ -265,36 +290,35 @@ def _sibling_named(
     return False
 
 
-def other_subjects_numbers(
-    sentence: str, tables: TableRows, markers: set[float] | frozenset[float] = frozenset()
-) -> list[str]:
-    """The sentence's numbers that the passages' prose gives only another subject, where it
-    gives the sentence's subject another number of the same kind for the same thing: "Newton
-    was the first pick of the 1998 draft" over "Manning was the #1 selection of the 1998 NFL
-    draft, while Newton was picked first in 2011", as "2011 for Newton, not 1998". Every
-    passage-level check accepts it, since the passage does state 1998. A clause of the
-    sentence stating one number is held to the prose's clauses: none of those holding the
-    number names its subject, each has a subject of its own (a pronoun could be this one),
-    and one about its subject shares a word with it and states one other year (or non-year)."""
+def _other_subjects(
+    clauses: list[str], sources: SourceNumbers, markers: set[float] | frozenset[float]
+) -> tuple[str, ...]:
+    """The numbers the prose gives only another subject, where it gives the sentence's
+    subject another number of the same kind for the same thing: "Newton was the first pick of
+    the 1998 draft" over "Manning was the #1 selection of the 1998 NFL draft, while Newton
+    was picked first in 2011", as "2011 for Newton, not 1998". A clause stating one number
+    is held to the prose's clauses: none of those holding the number names its subject, each
+    has a subject of its own (a pronoun could be this one), and one about its subject shares
+    a word with it and states one other year (or non-year)."""
     out: dict[str, None] = {}
-    for clause in _clauses(sentence):
-        subject, names = _subject(clause, tables.proper), _names(clause)
+    for clause in clauses:
+        subject, names = _subject(clause, sources.proper), _names(clause)
         claimed = claimed_numbers(clause, markers)
         if subject is None or len(claimed) != 1:
             continue
         [(value, written)] = claimed.items()
-        holding = [c for c in tables.clauses if value in c.numbers]
+        holding = [c for c in sources.clauses if value in c.numbers]
         if not holding or any(subject in c.names or c.subject is None for c in holding):
             continue
         words = _words(clause) - names
-        for rival in tables.clauses:
+        for rival in sources.clauses:
             other = [w for m, w in rival.numbers.items() if _is_year(m) == _is_year(value)]
             if value in rival.numbers or len(other) != 1 or rival.subject != subject:
                 continue
             if _share_word(rival.words, words):
                 name = next(w for w in _NAME.findall(clause) if subject in prefix_terms(w))
                 out[f"{other[0]} for {name}, not {written}"] = None
-    return list(out)
+    return tuple(out)
 
 
 def _is_year(value: float) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import NamedTuple
 
 _ABBREVIATION_TEXT = """
 mr mrs ms dr prof st jr sr sen gov gen col lt sgt rev hon mt ft fig figs no nos vol vols pp ed
@@ -231,6 +232,32 @@ def table_fields(piece: str, header: str = "") -> list[tuple[str, str]] | None:
         return [(names[i] if i < len(names) else "", c) for i, c in enumerate(cells) if c]
     fields = (field.partition(": ") for field in line.split("; "))
     return [(name, cell) if sep else ("", name) for name, sep, cell in fields]
+
+
+class TablePiece(NamedTuple):
+    """A piece of a text (sentence_spans) with what a table makes of it: `fields`, a table
+    row's (column name, cell) pairs (None for prose), and `header`, the first row of the
+    Markdown or Word table the row sits under ("" for prose, sheet rows and first rows)."""
+
+    text: str
+    fields: list[tuple[str, str]] | None
+    header: str
+
+
+def table_pieces(text: str) -> list[TablePiece]:
+    """The text's pieces, each table row with its cells named: a sheet row names them
+    itself, a Markdown or Word row after its table's first row takes that row's names. The
+    checker reads a row under its header and holds a number to its row by these."""
+    pieces, header = [], ""  # the first row of the Markdown or Word table being read
+    for a, b in sentence_spans(text):
+        piece = text[a:b]
+        fields = table_fields(piece, header)
+        if fields is None or "|" not in piece:
+            header = ""
+        pieces.append(TablePiece(piece, fields, header))
+        if fields is not None and "|" in piece and not header:
+            header = piece
+    return pieces
 
 
 def _by_position(row: str) -> list[str]:

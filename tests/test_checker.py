@@ -13,11 +13,9 @@ from generation.check import CheckerSettings, FactChecker, SentenceVerdict, evid
 from generation.check_features import direction_mismatch
 from generation.numbers import (
     list_markers,
-    other_columns_cells,
-    other_rows_numbers,
-    other_subjects_numbers,
+    number_swaps,
+    source_numbers,
     stated_numbers,
-    table_rows,
     unstated_numbers,
 )
 from generation.prompt import ABSTAIN
@@ -378,21 +376,23 @@ def test_a_value_read_off_the_neighbouring_row_is_unsupported(
     shown = Answer("When?", answer, [], [], False, "m", 1, verdicts=[right, wrong, both])
     assert "(the tables give 13, 10 in another row): Low tide at Corsa" in sources_text(shown)
     # stated in prose as well, the value may come from there
-    assert other_rows_numbers(wrong.text, table_rows([rows, "Corsa saw 13 ships."])) == ["10"]
+    assert number_swaps(wrong.text, source_numbers([rows, "Corsa saw 13 ships."])).other_rows == (
+        "10",
+    )
     # a Markdown table's header names columns, not what a row is about
-    markdown = table_rows(
+    markdown = source_numbers(
         ["| port | high tide |\n|---|---|\n| Velmora | 06:12 |\n| Corsa | 06:40 |"]
     )
-    assert other_rows_numbers("The high tide is at 06:12.", markdown) == []
-    assert other_rows_numbers("High tide at Corsa is at 06:12.", markdown) == ["12"]
+    assert number_swaps("The high tide is at 06:12.", markdown).other_rows == ()
+    assert number_swaps("High tide at Corsa is at 06:12.", markdown).other_rows == ("12",)
     # one clause, one row: the time of one date given for another; a list holds each
     # clause to a row of its own
-    tides = table_rows([rows])
-    assert other_rows_numbers("High tide at Velmora on 2 March is at 06:12.", tides) == ["2"]
-    assert other_rows_numbers("High tide at Velmora on 2 March is at 06:58.", tides) == []
-    assert other_rows_numbers("On 2 March, high tide at Velmora is at 06:12.", tides) == ["2"]
+    tides = source_numbers([rows])
+    assert number_swaps("High tide at Velmora on 2 March is at 06:12.", tides).other_rows == ("2",)
+    assert number_swaps("High tide at Velmora on 2 March is at 06:58.", tides).other_rows == ()
+    assert number_swaps("On 2 March, high tide at Velmora is at 06:12.", tides).other_rows == ("2",)
     listed = "High tides at Velmora are at 06:12 on 1 March and 06:58 on 2 March."
-    assert other_rows_numbers(listed, tides) == []
+    assert number_swaps(listed, tides).other_rows == ()
 
 
 def test_a_value_read_off_the_sibling_column_is_unsupported(
@@ -418,15 +418,17 @@ def test_a_value_read_off_the_sibling_column_is_unsupported(
     shown = Answer("When?", answer, [], [], False, "m", 1, verdicts=[wrong, right])
     assert "(the tables give 13:10 as low tide): High tide at Velmora" in sources_text(shown)
     # a Markdown table's columns are named by its first row
-    markdown = table_rows(
+    markdown = source_numbers(
         ["| port | high tide | low tide |\n|---|---|---|\n| Corsa | 06:40 | 12:51 |"]
     )
-    assert other_columns_cells("Low tide at Corsa is at 06:40.", markdown) == ["06:40 as high tide"]
-    assert other_columns_cells("High tide at Corsa is at 06:40.", markdown) == []
+    assert number_swaps("Low tide at Corsa is at 06:40.", markdown).other_columns == (
+        "06:40 as high tide",
+    )
+    assert number_swaps("High tide at Corsa is at 06:40.", markdown).other_columns == ()
     # naming no column, or one that is no sibling (the date), says nothing of which is read
-    tides = table_rows([rows])
-    assert other_columns_cells("The tide turns at Velmora at 13:10 on 2 March.", tides) == []
-    assert other_columns_cells("On 2 March, high tide at Velmora is 06:58.", tides) == []
+    tides = source_numbers([rows])
+    assert number_swaps("The tide turns at Velmora at 13:10 on 2 March.", tides).other_columns == ()
+    assert number_swaps("On 2 March, high tide at Velmora is 06:58.", tides).other_columns == ()
 
 
 def test_each_table_row_is_read_on_its_own_under_its_header() -> None:
@@ -493,17 +495,17 @@ def test_a_year_the_prose_gives_another_subject_is_unsupported(checker: FactChec
     assert not wrong.supported and wrong.score <= checker.settings.unstated_number_score
     assert "the sources give 2011 for Oresund, not 1998" in wrong.reasons
     assert right.other_subjects == () == other.other_subjects and right.supported
-    prose = table_rows([passage])
-    assert other_subjects_numbers("Oresund threw for 141 yards.", prose) == [
-        "265 for Oresund, not 141"
-    ]
+    prose = source_numbers([passage])
+    assert number_swaps("Oresund threw for 141 yards.", prose).other_subjects == (
+        "265 for Oresund, not 141",
+    )
     # a clause the number's own clause names too, a rival telling of something else (birth,
     # not picks), or a pronoun where a subject would be: nothing to say
-    assert other_subjects_numbers("Halvard and Oresund played the 1998 final.", prose) == []
-    born = table_rows(["Halvard was picked first in 1998. Oresund was born in 1985."])
-    assert other_subjects_numbers("Oresund was picked first in 1998.", born) == []
-    pronoun = table_rows(["Halvard was picked first in 1998. In 2011, he was picked again."])
-    assert other_subjects_numbers("Halvard was picked again in 2011.", pronoun) == []
+    assert number_swaps("Halvard and Oresund played the 1998 final.", prose).other_subjects == ()
+    born = source_numbers(["Halvard was picked first in 1998. Oresund was born in 1985."])
+    assert number_swaps("Oresund was picked first in 1998.", born).other_subjects == ()
+    pronoun = source_numbers(["Halvard was picked first in 1998. In 2011, he was picked again."])
+    assert number_swaps("Halvard was picked again in 2011.", pronoun).other_subjects == ()
     # a word opening a sentence is no name: "Only" names no subject
-    opening = table_rows(["Only the 2009 series is on disc. Halvard was released in 1966."])
-    assert other_subjects_numbers("Only the 1966 series was released.", opening) == []
+    opening = source_numbers(["Only the 2009 series is on disc. Halvard was released in 1966."])
+    assert number_swaps("Only the 1966 series was released.", opening).other_subjects == ()
