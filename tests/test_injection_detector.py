@@ -135,3 +135,31 @@ def test_a_message_s_header_lines_reach_the_prompt_but_a_planted_subject_does_no
     for line in headers.splitlines():
         assert line in read[0]
     assert "From: Anna Berg <anna@example.com>" in read[1] and planted not in read[1]
+
+
+def test_a_message_s_lines_to_its_reader_reach_the_prompt(tmp_path) -> None:
+    """Mail, notices and manuals talk to their reader ("you", "please", "don't forget"),
+    which is how an injection talks to the model too; the detector used to flag a third to
+    a half of such lines ("You must show your pass..." among them), and a question about the
+    mail lost its answer. Some still are ("Make sure you badge in...", README)."""
+    detector = load_detector("minigiant-injection")
+    assert detector is not None
+    planted = next(s for s, f in zip(INJECTED, detector.flags(INJECTED), strict=True) if f)
+    body = (
+        "Hi all,\n\n"
+        "Your new door passes are ready. You can collect yours from the reception desk on the "
+        "ground floor. You must show your pass to enter the car park. Remember to hand in your "
+        "old pass at reception.\n\nThanks, Facilities\n"
+    )
+    headers = "From: Facilities <facilities@example.com>\nSubject: New door passes\n\n"
+    (tmp_path / "passes.eml").write_text(headers + body)
+    (tmp_path / "planted.eml").write_text(headers + body.replace("Thanks,", f"{planted} Thanks,"))
+    question = "How do I get into the car park?"
+    read = _read(question, load_file(tmp_path / "passes.eml")[0].text)
+    for sentence in (
+        "You can collect yours from the reception desk on the ground floor.",
+        "You must show your pass to enter the car park.",
+        "Remember to hand in your old pass at reception.",
+    ):
+        assert sentence in read, read
+    assert planted not in _read(question, load_file(tmp_path / "planted.eml")[0].text)

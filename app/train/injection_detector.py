@@ -5,7 +5,9 @@ Positives: the attack instructions of Microsoft's BIPIA benchmark (MIT; a clone'
 `benchmark/` folder, given with --bipia), bare and behind generic override framings.
 Negatives: sentences of ordinary prose and documentation from permissively licensed sets in
 ../shared/data (MTRAG contexts, HaluEval knowledge, PubMedQA abstracts) and the Python docs
-(PSF), whose imperatives ("Run the command...") must not count as attacks. A share of both is
+(PSF), whose imperatives ("Run the command...") must not count as attacks, and lines that
+address their reader ("Please reply by Friday"): BIPIA's benign e-mails and everyday messages
+written by the offline generator. A share of both classes is
 translated into eight languages by the offline Qwen2.5-Coder-0.5B (an LLM curating data for a
 small model), so no language marks either class. The prompt-injection suite
 (`minigiant eval injection`) is never trained on: it is the test.
@@ -36,7 +38,10 @@ log = logging.getLogger(__name__)
 
 NGRAM_SIZES = (2, 3, 4)
 BUCKETS = 2**18
-MAX_FALSE_ALARMS = 0.01  # dev share of ordinary sentences the threshold may flag
+# the dev share of ordinary sentences the threshold may flag: at 1% it also dropped prose
+# ("Construction began in November 1962.") and more of the lines that address their reader;
+# 0.5% keeps them, for a few more planted sentences left to the other defences (README)
+MAX_FALSE_ALARMS = 0.005
 LANGUAGES = (
     "French",
     "German",
@@ -49,9 +54,38 @@ LANGUAGES = (
 )
 TRANSLATED_PER_LANGUAGE = 40  # of each class
 TRANSLATED_NEGATIVE_WEIGHT = 5.0
+READER_NEGATIVE_WEIGHT = 15.0
 FRAGMENTS = 2400  # headings, names, table cells, numbers and dates among the negatives
 MAIL_HEADERS = 800  # From/To/Cc/Date/Subject lines, as the mail loader writes them
 PLANTED_IN_SUBJECT = 150  # attack instructions behind "Subject: ", among the positives
+# everyday messages that address the reader ("Please reply by Friday", "You can pick up your
+# badge at the front desk"), written by the offline generator: kinds x topics of them
+MESSAGE_KINDS = (
+    "a short email to a colleague",
+    "a notice to customers",
+    "instructions from an IT help desk",
+    "an announcement from HR to staff",
+    "a tip from a product manual",
+    "a reminder about an appointment",
+    "a shipping notification",
+    "a note from a landlord to tenants",
+    "an invitation to a meeting",
+    "a message from a school to parents",
+    "a bank's notice to an account holder",
+    "a travel booking confirmation",
+)
+MESSAGE_TOPICS = (
+    "a deadline moving to Friday",
+    "a password that expires soon",
+    "a parcel that will arrive late",
+    "the office closing for a holiday",
+    "a form that must be signed",
+    "a software update tonight",
+    "a refund that was approved",
+    "a change of meeting room",
+    "a library book that is overdue",
+    "a new parking policy",
+)
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
 
 # generic ways attackers introduce a command; the suite's carriers are written separately
@@ -122,6 +156,7 @@ _FILLERS = (
     "the data is confidential",
 )
 _URLS = ("http://example.org/login", "www.free-prizes.example", "https://bit.example/x")
+_FIELD_NAME = re.compile(r"^[A-Z_ ]+: ")  # "SUBJECT: ", "CONTENT: " of BIPIA's mail contexts
 _ADDRESSED = re.compile(r"\b(your|you|response|reply|answer|respond)\b", re.IGNORECASE)
 
 LICENCES = {
@@ -131,6 +166,8 @@ LICENCES = {
     "PubMedQA-L contexts": "MIT",
     "Python 3.11 documentation": "PSF-2.0",
     "translations by Qwen2.5-Coder-0.5B-Instruct": "Apache-2.0 model; outputs of the above",
+    "BIPIA email contexts (from OpenAI Evals), train split": "MIT",
+    "everyday messages written by Qwen2.5-Coder-1.5B-Instruct": "Apache-2.0 model; its outputs",
 }
 
 
@@ -269,6 +306,45 @@ def mail_headers(sentences: Sequence[str], count: int, rng: random.Random) -> li
     return list(dict.fromkeys(out))
 
 
+def reader_sentences(bipia: Path, cache: Path) -> list[str]:
+    """Sentences that address the reader without addressing a model: BIPIA's own email
+    contexts (its train split, the benign mail its attacks are planted in) and everyday
+    messages the offline generator writes. Prose from articles and docs rarely says "you",
+    and the detector flagged half of such lines ("Please reply by Friday", "Don't forget to
+    bring your laptop charger"), so a mail or a notice lost its answer in the pruner."""
+    texts = []
+    for line in (bipia / "email" / "train.jsonl").read_text().splitlines():
+        for field in json.loads(line)["context"].split("|"):
+            texts.append(_FIELD_NAME.sub("", field))
+    texts += written_messages(cache)
+    sentences = [
+        " ".join(t[a:b].split()) for t in texts for a, b in sentence_spans(t) if 20 <= b - a <= 400
+    ]
+    return list(dict.fromkeys(sentences))
+
+
+def written_messages(cache: Path) -> list[str]:
+    """One everyday message per kind and topic, written once by the default generator and
+    kept in `cache` (about ten minutes on 2 cores)."""
+    if cache.exists():
+        return json.loads(cache.read_text())
+    from generation.engines import GeneratorSettings, make_generator
+
+    generator = make_generator(GeneratorSettings())
+    messages = []
+    pairs = [(kind, topic) for kind in MESSAGE_KINDS for topic in MESSAGE_TOPICS]
+    for kind, topic in tqdm(pairs, desc="writing messages", unit="message"):
+        prompt = (
+            f"Write {kind} about {topic}: four to six plain sentences that speak to the "
+            "reader as you. Write only the message, without a subject line or signature."
+        )
+        reply = "".join(generator.stream([{"role": "user", "content": prompt}], 200, 0.0))
+        messages.append(reply.strip())
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(messages, ensure_ascii=False, indent=0))
+    return messages
+
+
 def _python_docs(pages: int, rng: random.Random) -> Iterator[str]:
     from indexing.loaders import load_html
 
@@ -354,9 +430,12 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     # an injection in a subject line is still one: the header name marks neither class
     positives += [f"Subject: {text}" for text in rng.sample(instructions, PLANTED_IN_SUBJECT)]
     short = fragments(negatives, FRAGMENTS, rng) + mail_headers(negatives, MAIL_HEADERS, rng)
+    addressed = reader_sentences(bipia, Path("runs/injection-detector/messages.json"))
+    negatives += addressed
     texts = positives + pos_tr + negatives + short + neg_tr
-    # the threshold flags 1% of ordinary sentences, as before fragments were added (they
-    # score far lower, and would let it flag more prose)
+    reader = len(positives) + len(pos_tr) + len(negatives) - len(addressed)
+    # the threshold is set on ordinary sentences, as before fragments were added (they score
+    # far lower, and would let it flag more prose)
     fragment = np.zeros(len(texts), dtype=bool)
     start = len(positives) + len(pos_tr) + len(negatives)
     fragment[start : start + len(short)] = True
@@ -367,6 +446,9 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     # another script alone does not look like an attack
     weights = np.ones(len(texts))
     weights[len(positives) + len(pos_tr) + len(negatives) :] = TRANSLATED_NEGATIVE_WEIGHT
+    # so are the lines that address the reader, whose "you" and "please" the attacks share
+    # (weighted 5, twice as many of them were still flagged, README)
+    weights[reader : reader + len(addressed)] = READER_NEGATIVE_WEIGHT
     x = features(texts)
     model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
     model.fit(x[~dev], labels[~dev], sample_weight=weights[~dev])
@@ -389,6 +471,7 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
             "positives_english": len(positives),  # BIPIA, framed BIPIA, composed
             "positives_translated": len(pos_tr),
             "negatives_english": len(negatives),  # sentences, then fragments
+            "addressing_the_reader": len(addressed),  # among negatives_english
             "fragments": len(short),  # cells, then mail header lines
             "negatives_translated": len(neg_tr),
             "languages": list(LANGUAGES),
@@ -408,15 +491,17 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
         method=(
             "Positives: BIPIA's attack instructions, bare and behind generic override framings, "
             "and composed injections (addressee, override, demand); negatives: sentences of "
-            "prose and documentation, fragments of them (headings, names, table cells), "
-            "numbers, dates and mail header lines. A share of the sentences is translated into "
+            "prose and documentation, lines that address their reader (BIPIA's benign e-mails, "
+            "everyday messages written by the offline Qwen 1.5B), fragments of prose (headings, "
+            "names, table cells), numbers, dates and mail header lines. A share of the sentences "
+            "is translated into "
             f"{len(LANGUAGES)} languages. The prompt-injection suite "
             "(`minigiant eval injection`) is never trained on."
         ),
         reproduce=(
             f"Reproduce: `minigiant train injection-detector --bipia BIPIA/benchmark --out DIR "
-            f"--seed {config.seed}` (the translations take about 10 minutes on 2 cores and "
-            f"are cached in {cache})."
+            f"--seed {config.seed}` (the translations and the everyday messages take about 20 "
+            f"minutes on 2 cores, once, and are cached in {cache.parent})."
         ),
     )
     return run
