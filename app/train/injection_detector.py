@@ -447,7 +447,7 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     weights = np.ones(len(texts))
     weights[len(positives) + len(pos_tr) + len(negatives) :] = TRANSLATED_NEGATIVE_WEIGHT
     # so are the lines that address the reader, whose "you" and "please" the attacks share
-    # (weighted 5, twice as many of them were still flagged, README)
+    # (at 5, more of them were still flagged and fewer planted lines, README)
     weights[reader : reader + len(addressed)] = READER_NEGATIVE_WEIGHT
     x = features(texts)
     model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
