@@ -113,14 +113,19 @@ def test_a_sheet_s_rows_reach_the_prompt_but_a_row_with_a_planted_cell_does_not(
     assert not any(detector.flags(fragments)), detector.probabilities(fragments)
 
 
+def _first_flagged() -> str:
+    """The first of the test's injections that the shipped detector flags."""
+    detector = load_detector("minigiant-injection")
+    assert detector is not None
+    return next(s for s, f in zip(INJECTED, detector.flags(INJECTED), strict=True) if f)
+
+
 def test_a_message_s_header_lines_reach_the_prompt_but_a_planted_subject_does_not(
     tmp_path,
 ) -> None:
     """The mail loader writes From, To, Date and Subject above the body; a question about who
     wrote, or when, needs them, and a subject line can carry an injection like any other."""
-    detector = load_detector("minigiant-injection")
-    assert detector is not None
-    planted = next(s for s, f in zip(INJECTED, detector.flags(INJECTED), strict=True) if f)
+    planted = _first_flagged()
     headers = (
         "From: Anna Berg <anna@example.com>\n"
         "To: harbour-office@velmora.example\n"
@@ -142,9 +147,7 @@ def test_a_message_s_lines_to_its_reader_reach_the_prompt(tmp_path) -> None:
     which is how an injection talks to the model too; the detector used to flag a third to
     a half of such lines ("You must show your pass..." among them), and a question about the
     mail lost its answer. Some still are ("Make sure you badge in...", README)."""
-    detector = load_detector("minigiant-injection")
-    assert detector is not None
-    planted = next(s for s, f in zip(INJECTED, detector.flags(INJECTED), strict=True) if f)
+    planted = _first_flagged()
     body = (
         "Hi all,\n\n"
         "Your new door passes are ready. You can collect yours from the reception desk on the "
