@@ -217,12 +217,17 @@ def ordinary_sentences(limit: int, rng: random.Random) -> list[str]:
     pubmed = json.loads((data_root() / "pubmedqa" / "ori_pqal.json").read_text())
     texts += [" ".join(item["CONTEXTS"]) for item in pubmed.values()]
     texts += list(_python_docs(300, rng))
+    sentences = _sentences(texts)
+    rng.shuffle(sentences)
+    return sentences[:limit]
+
+
+def _sentences(texts: Sequence[str]) -> list[str]:
+    """The texts' sentences of 20 to 400 characters, spacing normalised, each once."""
     sentences = [
         " ".join(t[a:b].split()) for t in texts for a, b in sentence_spans(t) if 20 <= b - a <= 400
     ]
-    sentences = list(dict.fromkeys(sentences))
-    rng.shuffle(sentences)
-    return sentences[:limit]
+    return list(dict.fromkeys(sentences))
 
 
 def _cell(sentences: Sequence[str], rng: random.Random) -> str:
@@ -316,11 +321,7 @@ def reader_sentences(bipia: Path, cache: Path) -> list[str]:
     for line in (bipia / "email" / "train.jsonl").read_text().splitlines():
         for field in json.loads(line)["context"].split("|"):
             texts.append(_FIELD_NAME.sub("", field))
-    texts += written_messages(cache)
-    sentences = [
-        " ".join(t[a:b].split()) for t in texts for a, b in sentence_spans(t) if 20 <= b - a <= 400
-    ]
-    return list(dict.fromkeys(sentences))
+    return _sentences([*texts, *written_messages(cache)])
 
 
 def written_messages(cache: Path) -> list[str]:
@@ -431,9 +432,9 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     positives += [f"Subject: {text}" for text in rng.sample(instructions, PLANTED_IN_SUBJECT)]
     short = fragments(negatives, FRAGMENTS, rng) + mail_headers(negatives, MAIL_HEADERS, rng)
     addressed = reader_sentences(bipia, Path("runs/injection-detector/messages.json"))
+    reader = len(positives) + len(pos_tr) + len(negatives)  # where they sit in `texts`
     negatives += addressed
     texts = positives + pos_tr + negatives + short + neg_tr
-    reader = len(positives) + len(pos_tr) + len(negatives) - len(addressed)
     # the threshold is set on ordinary sentences, as before fragments were added (they score
     # far lower, and would let it flag more prose)
     fragment = np.zeros(len(texts), dtype=bool)
