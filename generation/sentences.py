@@ -15,6 +15,8 @@ import itertools
 import re
 from typing import NamedTuple
 
+from indexing.office_formats import CELL_BAR, FIELD_SEPARATOR, NAME_SEPARATOR
+
 _ABBREVIATION_TEXT = """
 mr mrs ms dr prof st jr sr sen gov gen col lt sgt rev hon mt ft fig figs no nos vol vols pp ed
 eds approx dept est inc ltd co corp bros vs etc al cf ca jan feb mar apr jun jul aug sep sept
@@ -40,10 +42,9 @@ _ITEM_START = re.compile(rf"\n(?=(?:{_ITEM.pattern}))")
 # ("a | b"), or a spreadsheet row as the loaders name its cells ("port: Velmora; date:
 # 2026-03-01"; indexing/office_formats.py). Glued together, a sheet's rows were one piece
 # that the pruner kept or dropped whole
-TABLE_ROW = re.compile(
-    r"^(?:[ \t]*\|.*|.* \| .*|[ \t]*[^\n:;|]{1,60}: [^\n;]*(?:; [^\n:;|]{1,60}: [^\n;]*)+)$",
-    re.MULTILINE,
-)
+_FIELD = rf"[^\n:;|]{{1,60}}{re.escape(NAME_SEPARATOR)}[^\n;]*"
+_SHEET_ROW = rf"[ \t]*{_FIELD}(?:{re.escape(FIELD_SEPARATOR)}{_FIELD})+"
+TABLE_ROW = re.compile(rf"^(?:[ \t]*\|.*|.*{re.escape(CELL_BAR)}.*|{_SHEET_ROW})$", re.MULTILINE)
 # two or more lines of "Name: value" in a row: a message's headers as the mail loader writes
 # them (indexing/mail_formats.py), a document's front matter or metadata. Each line is a piece:
 # glued, they were one, which the injection detector dropped whole for one planted subject
@@ -230,7 +231,7 @@ def table_fields(piece: str, header: str = "") -> list[tuple[str, str]] | None:
         names = _by_position(header)
         cells = _by_position(line)
         return [(names[i] if i < len(names) else "", c) for i, c in enumerate(cells) if c]
-    fields = (field.partition(": ") for field in line.split("; "))
+    fields = (field.partition(NAME_SEPARATOR) for field in line.split(FIELD_SEPARATOR))
     return [(name, cell) if sep else ("", name) for name, sep, cell in fields]
 
 

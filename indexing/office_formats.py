@@ -15,6 +15,12 @@ from indexing.documents import Document
 from indexing.errors import SkipFile
 from indexing.extract import check_zip, decode_text, one_document, paged_document, read_text_bytes
 
+# how a table row is written as one line, which generation/sentences.py reads back into cells:
+# a Word table's cells joined by bars, a sheet row's cells each after its column's name
+CELL_BAR = " | "
+FIELD_SEPARATOR = "; "
+NAME_SEPARATOR = ": "
+
 
 def load_docx(path: Path) -> list[Document]:
     import docx
@@ -28,7 +34,7 @@ def load_docx(path: Path) -> list[Document]:
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
-            parts.append(" | ".join(_cell_text(cell.text) for cell in row.cells))
+            parts.append(CELL_BAR.join(_cell_text(cell.text) for cell in row.cells))
     title = document.core_properties.title or ""
     if not title:
         heading = next(
@@ -97,13 +103,13 @@ def rows_as_text(rows: Iterable[Sequence[object]]) -> list[str]:
             header = [c or f"column {i}" for i, c in enumerate(cells, 1)]
             continue
         named = [
-            f"{header[i] if i < len(header) else f'column {i + 1}'}: {c}"
+            f"{header[i] if i < len(header) else f'column {i + 1}'}{NAME_SEPARATOR}{c}"
             for i, c in enumerate(cells)
             if c
         ]
-        lines.append("; ".join(named))
+        lines.append(FIELD_SEPARATOR.join(named))
     if header is not None and not lines:  # a header row alone is still text
-        lines.append("; ".join(header))
+        lines.append(FIELD_SEPARATOR.join(header))
     return lines
 
 
