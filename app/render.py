@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.answer import Answer
 from app.settings import Settings
+from generation.answerability import load_gate
 from generation.engines.factory import resolved_engine
 from indexing.documents import page_label
 from indexing.embedding import best_device
@@ -102,6 +103,8 @@ def kernels_info(settings: Settings) -> str:
     ret = settings.retrieval
     if ret.reranker:
         lines.append(f"reranker:  {ret.reranker} ({encoder_precision(device, ret.rerank_format)})")
+    if gen.answerability:
+        lines.append(f"gate:      {gen.answerability} ({_gate_fit(settings)})")
     if checker.model:
         checker_precision = encoder_precision(checker.device or best_device(), checker.dtype)
         lines.append(f"checker:   {checker.model} ({checker_precision})")
@@ -109,6 +112,14 @@ def kernels_info(settings: Settings) -> str:
         large = settings.large_generator
         lines.append(f"large:     {large.model} via {resolved_engine(large)}")
     return "\n".join(lines)
+
+
+def _gate_fit(settings: Settings) -> str:
+    """What the answerability gate was fitted on, or why it does not decide here."""
+    gate = load_gate(settings.generator.answerability)
+    if not gate.fits(settings.generator.model, settings.embedder.model):
+        return f"fitted for {gate.generator}: off for this generator, the pruner's floor decides"
+    return f"fitted on the {gate.engine or 'unrecorded'} engine's signals"
 
 
 def index_info(root: Path) -> str:

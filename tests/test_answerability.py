@@ -123,7 +123,7 @@ def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(
     older = load_gate(str(tmp_path / "older"))
     assert older.w_refusal == 0.0 and older.w_coverage == 0.0 and older.prompt == ""
     assert older.w_dense == 0.0 and older.fits("qwen.gguf", "any-embedder")
-    assert older.refusal_range is None
+    assert older.refusal_range is None and older.engine == ""
 
 
 @pytest.mark.slow

@@ -35,6 +35,7 @@ from app.qa import QA, History
 from app.settings import Settings
 from app.train.trainer import TrainConfig, TrainLog, write_card
 from generation.answerability import AnswerabilityGate, GateSignals, logit, sigmoid
+from generation.engines.factory import resolved_engine
 from generation.prompt import ABSTAIN, VERIFY, prompt_fingerprint
 
 EVAL_SAMPLE = 100  # `minigiant eval qa --dataset clapnq`'s default --limit and seed 0: held out
@@ -97,6 +98,7 @@ def fit_gate(sets: dict[str, Rows], settings: Settings) -> tuple[AnswerabilityGa
         w_dense=weights["dense"],
         embedder=settings.embedder.model,
         refusal_range=tuple(float(q) for q in np.quantile(refusals, REFUSAL_RANGE)),
+        engine=resolved_engine(settings.generator),
     )
     ends = np.cumsum([len(labels_here) for _, labels_here in sets.values()])
     held_by_set = dict(zip(sets, np.split(held, ends[:-1]), strict=True))
@@ -220,7 +222,8 @@ def save_fitted_gate(
         "content words found in the pruned sources, the generator's doubt (its "
         f"probability of replying '{ABSTAIN}'), its refusal (log-odds of No over Yes when "
         f"asked '{VERIFY}') and the best question-passage cosine of dense search, fitted for "
-        f"`{settings.generator.model}` and `{settings.embedder.model}` under the prompt "
+        f"`{settings.generator.model}` (read by the {gate.engine} engine) and "
+        f"`{settings.embedder.model}` under the prompt "
         f"{gate.prompt} (`generation.prompt.prompt_fingerprint()`: refit when it changes). "
         "The refusal is read only where a refusal between its training questions' "
         f"{REFUSAL_RANGE[0]:.0%} and {REFUSAL_RANGE[1]:.0%} quantiles could change the decision.",
@@ -238,6 +241,9 @@ def save_fitted_gate(
             "refusal_skip_changed how many of those its reading would have decided otherwise. "
             "signals.npz holds each set's signal rows (x) and labels (y)."
         ),
-        reproduce="Reproduce: `minigiant train answerability --out DIR` (the default settings).",
+        reproduce=(
+            "Reproduce: `minigiant train answerability --out DIR` (the default settings; "
+            f"`MINIGIANT_GENERATOR__ENGINE={gate.engine}` where `auto` picks another engine)."
+        ),
     )
     return run
