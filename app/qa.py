@@ -415,11 +415,8 @@ class QA:
         """The answerability gate, where it was fitted for this generator and reranker."""
         gate = load_gate(settings.answerability)
         reranker = self.retriever.reranker
-        fitted = (
-            gate is not None
-            and gate.fits(settings.model, self.settings.embedder.model)
-            and reranker is not None
-            and reranker.name == gate.reranker
+        fitted = gate is not None and gate.fits(
+            settings.model, self.settings.embedder.model, reranker and reranker.name
         )
         return gate if fitted else None
 

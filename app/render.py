@@ -117,8 +117,12 @@ def kernels_info(settings: Settings) -> str:
 def _gate_fit(settings: Settings) -> str:
     """What the answerability gate was fitted on, or why it does not decide here."""
     gate = load_gate(settings.generator.answerability)
-    if not gate.fits(settings.generator.model, settings.embedder.model):
-        return f"fitted for {gate.generator}: off for this generator, the pruner's floor decides"
+    reranker = settings.retrieval.reranker or None
+    if not gate.fits(settings.generator.model, settings.embedder.model, reranker):
+        return (
+            f"fitted for {gate.generator} with {gate.reranker}: off for these models, "
+            "the pruner's floor decides"
+        )
     return f"fitted on the {gate.engine or 'unrecorded'} engine's signals"
 
 

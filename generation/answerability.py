@@ -161,11 +161,12 @@ class AnswerabilityGate:
         low, high = (self.answers(signals._replace(refusal=r)) for r in self.refusal_range)
         return low != high
 
-    def fits(self, generator_model: str, embedder_model: str) -> bool:
-        """Whether the doubt it reads comes from the generator it was fitted for, and the
-        cosine it weighs from the embedder."""
+    def fits(self, generator_model: str, embedder_model: str, reranker: str | None) -> bool:
+        """Whether the doubt it reads comes from the generator it was fitted for, the cosine it
+        weighs from the embedder and the best sentence score from the reranker (None: off)."""
         same_embedder = not self.w_dense or self.embedder == embedder_model
-        return Path(generator_model).name == Path(self.generator).name and same_embedder
+        same_generator = Path(generator_model).name == Path(self.generator).name
+        return same_generator and same_embedder and reranker == self.reranker
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,10 @@ def test_the_shipped_gate_trusts_a_sure_generator_over_a_doubtful_one() -> None:
     gate = load_gate("minigiant-answerability")
     assert gate is not None
     embedder = Settings().embedder.model
-    assert gate.fits(GeneratorSettings().model, embedder) and gate.reranker == "minigiant-reranker"
+    assert gate.fits(GeneratorSettings().model, embedder, "minigiant-reranker")
+    # its best sentence score is that reranker's: with another one, or none, it does not decide
+    assert not gate.fits(GeneratorSettings().model, embedder, "cross-encoder/ms-marco-MiniLM-L6-v2")
+    assert not gate.fits(GeneratorSettings().model, embedder, None)
     # the doubt and refusal it weighs are read under the prompt: changing the instructions or
     # the worked examples needs the gate refitted (`minigiant train answerability`)
     assert gate.prompt == prompt_fingerprint()
@@ -45,7 +48,7 @@ def test_the_shipped_gate_trusts_a_sure_generator_over_a_doubtful_one() -> None:
     assert gate.w_coverage > 0 and p(coverage=1.0) > p(coverage=0.5)
     assert gate.w_dense > 0 and p(dense=0.7) > p(dense=0.4)
     # the cosine is that embedder's, so the gate fits no other
-    assert not gate.fits(GeneratorSettings().model, "intfloat/e5-small-v2")
+    assert not gate.fits(GeneratorSettings().model, "intfloat/e5-small-v2", "minigiant-reranker")
     # the refusal is read only where it can change the decision: not for a sure question
     assert gate.refusal_range is not None and not gate.needs_refusal(sure)
 
@@ -110,8 +113,8 @@ def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(
     # fitted under another prompt than today's: said when it loads
     assert "fitted under another prompt" in caplog.text and str(tmp_path / "gate") in caplog.text
     embedder = "all-MiniLM-L6-v2"
-    assert loaded.fits("/elsewhere/qwen.gguf", embedder)
-    assert not loaded.fits("SmolLM2.gguf", embedder)
+    assert loaded.fits("/elsewhere/qwen.gguf", embedder, "minigiant-reranker")
+    assert not loaded.fits("SmolLM2.gguf", embedder, "minigiant-reranker")
     assert load_gate(None) is None and load_gate("") is None
     # a gate fitted before the refusal probe, coverage and the cosine existed still loads,
     # weighing them 0, and fits any embedder
@@ -122,7 +125,7 @@ def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(
     (tmp_path / "older" / "minigiant.json").write_text(json.dumps(spec))
     older = load_gate(str(tmp_path / "older"))
     assert older.w_refusal == 0.0 and older.w_coverage == 0.0 and older.prompt == ""
-    assert older.w_dense == 0.0 and older.fits("qwen.gguf", "any-embedder")
+    assert older.w_dense == 0.0 and older.fits("qwen.gguf", "any-embedder", "minigiant-reranker")
     assert older.refusal_range is None and older.engine == ""
 
 

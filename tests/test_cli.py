@@ -53,7 +53,7 @@ def test_index_ask_info(private_corpus: tuple[Path, Path]) -> None:
     assert "reranker:  minigiant-reranker (" in info.stdout
     # the shipped gate was fitted for the default generator, not the tests' small one
     assert "gate:      minigiant-answerability (fitted for qwen2.5" in info.stdout
-    assert "off for this generator" in info.stdout
+    assert "off for these models" in info.stdout
 
 
 def test_chat_keeps_the_conversation(built_index: Path) -> None:
