@@ -446,6 +446,15 @@ def test_each_table_row_is_read_on_its_own_under_its_header() -> None:
     assert evidence_windows("No table here.", 100) == ["No table here."]
 
 
+def test_a_document_is_read_in_finer_windows_than_a_retrieved_chunk() -> None:
+    settings = CheckerSettings()
+    chunk, article = "The harbour light. " * 50, "The harbour light. " * 200
+    assert settings.window_words_for(chunk) == settings.window_words
+    assert settings.window_words_for(article) == settings.long_window_words
+    assert settings.long_window_words < settings.window_words
+    assert CheckerSettings(long_evidence_words=None).window_words_for(article) == 100
+
+
 def test_a_sentence_the_passages_hardly_name_is_unsupported(checker: FactChecker) -> None:
     """Outside knowledge: its words are not the sources' words, however plausible the model
     finds it (MTRAG's unfaithful answers: 63% name under 30% of their words)."""
