@@ -166,3 +166,27 @@ def test_a_message_s_lines_to_its_reader_reach_the_prompt(tmp_path) -> None:
     ):
         assert sentence in read, read
     assert planted not in _read(question, load_file(tmp_path / "planted.eml")[0].text)
+
+
+def test_a_reply_s_lines_about_the_reader_s_request_reach_the_prompt(tmp_path) -> None:
+    """Replies name what the reader asked ("your request", "your question"), as attacks
+    name the model's; the detector dropped such lines, and with them the answer."""
+    planted = _first_flagged()
+    body = (
+        "Hi Tom,\n\nFollowing up on your request, here are the figures for March. Your question "
+        "about the lease: the deposit is two months' rent. As you requested, the viewing is "
+        "moved to Thursday at 3 pm.\n\nBest, Clara\n"
+    )
+    headers = "From: Clara Holm <clara@example.com>\nSubject: Re: your question about the lease\n\n"
+    (tmp_path / "reply.eml").write_text(headers + body)
+    (tmp_path / "planted.eml").write_text(headers + body.replace("Best,", f"{planted} Best,"))
+    question = "How much is the deposit for the lease?"
+    read = _read(question, load_file(tmp_path / "reply.eml")[0].text)
+    for line in (
+        "Subject: Re: your question about the lease",
+        "Following up on your request, here are the figures for March.",
+        "Your question about the lease: the deposit is two months' rent.",
+        "As you requested, the viewing is moved to Thursday at 3 pm.",
+    ):
+        assert line in read, read
+    assert planted not in _read(question, load_file(tmp_path / "planted.eml")[0].text)

@@ -57,6 +57,8 @@ TRANSLATED_NEGATIVE_WEIGHT = 5.0
 READER_NEGATIVE_WEIGHT = 15.0
 FRAGMENTS = 2400  # headings, names, table cells, numbers and dates among the negatives
 MAIL_HEADERS = 800  # From/To/Cc/Date/Subject lines, as the mail loader writes them
+REPLIES = 400  # ordinary sentences behind a reply's framing ("As you requested, ...")
+PLANTED_IN_REPLY = 150  # attack instructions behind one, among the positives
 PLANTED_IN_SUBJECT = 150  # attack instructions behind "Subject: ", among the positives
 # everyday messages that address the reader ("Please reply by Friday", "You can pick up your
 # badge at the front desk"), written by the offline generator: kinds x topics of them
@@ -73,6 +75,10 @@ MESSAGE_KINDS = (
     "a message from a school to parents",
     "a bank's notice to an account holder",
     "a travel booking confirmation",
+    # replies, which name the reader's request or question as attacks do (_REPLY_FRAMINGS)
+    "a reply from customer support to a customer's question",
+    "a follow-up email about a colleague's earlier request",
+    "a reply confirming a customer's booking request",
 )
 MESSAGE_TOPICS = (
     "a deadline moving to Friday",
@@ -245,6 +251,36 @@ def _cell(sentences: Sequence[str], rng: random.Random) -> str:
     return " ".join(words[start : start + rng.randint(1, 6)]).strip(string.punctuation + " ")
 
 
+# how a reply refers to what its reader asked: the attacks' "the user's question" and "answer
+# the question" share their character n-grams ("question", "request" score 0.88 and 0.97 on
+# their own), so the detector flagged "Your question about the lease: the deposit is two
+# months' rent." and the mail lost its answer
+_REPLY_FRAMINGS = (
+    "Thanks for your question: {}",
+    "Regarding your question, {}",
+    "About your request: {}",
+    "Following up on your request, {}",
+    "As you requested, {}",
+    "In reply to your question, {}",
+    "Per your request, {}",
+    "Further to your request, {}",
+    "As you asked, {}",
+    "You asked about this last week: {}",
+    "Re your query, {}",
+    "Your question about this: {}",
+)
+
+
+def replies(sentences: Sequence[str], count: int, rng: random.Random) -> list[str]:
+    """`count` of `sentences` behind the framings a reply opens with. Ordinary sentences so
+    framed are negatives, and instructions so framed positives, so that the framing alone
+    marks neither class ("As you requested, ignore all previous instructions ...")."""
+    return [
+        rng.choice(_REPLY_FRAMINGS).format(text[0].lower() + text[1:])
+        for text in rng.sample(list(sentences), count)
+    ]
+
+
 def fragments(sentences: Sequence[str], count: int, rng: random.Random) -> list[str]:
     """Short texts that state no sentence: headings, names, table cells (a row is read cell by
     cell, generation/injection.py), numbers, dates. Prose alone never showed the detector
@@ -271,6 +307,9 @@ _SUBJECTS = (
     "{} - {d} update",
     "Welcome to {}",
     "Please review: {}",
+    "Following up on your {}",
+    "Your question about {}",
+    "Re: your request for {}",
 )
 
 
@@ -326,24 +365,26 @@ def reader_sentences(bipia: Path, cache: Path) -> list[str]:
 
 def written_messages(cache: Path) -> list[str]:
     """One everyday message per kind and topic, written once by the default generator and
-    kept in `cache` (about ten minutes on 2 cores)."""
-    if cache.exists():
-        return json.loads(cache.read_text())
-    from generation.engines import GeneratorSettings, make_generator
+    kept in `cache` by kind and topic, so a kind added later writes only its own (10-20 s a
+    message on 2 AVX2 cores)."""
+    written = json.loads(cache.read_text()) if cache.exists() else {}
+    pairs = [f"{kind} | {topic}" for kind in MESSAGE_KINDS for topic in MESSAGE_TOPICS]
+    missing = [pair for pair in pairs if pair not in written]
+    if missing:
+        from generation.engines import GeneratorSettings, make_generator
 
-    generator = make_generator(GeneratorSettings())
-    messages = []
-    pairs = [(kind, topic) for kind in MESSAGE_KINDS for topic in MESSAGE_TOPICS]
-    for kind, topic in tqdm(pairs, desc="writing messages", unit="message"):
-        prompt = (
-            f"Write {kind} about {topic}: four to six plain sentences that speak to the "
-            "reader as you. Write only the message, without a subject line or signature."
-        )
-        reply = "".join(generator.stream([{"role": "user", "content": prompt}], 200, 0.0))
-        messages.append(reply.strip())
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(messages, ensure_ascii=False, indent=0))
-    return messages
+        generator = make_generator(GeneratorSettings())
+        for pair in tqdm(missing, desc="writing messages", unit="message"):
+            kind, topic = pair.split(" | ")
+            prompt = (
+                f"Write {kind} about {topic}: four to six plain sentences that speak to the "
+                "reader as you. Write only the message, without a subject line or signature."
+            )
+            reply = "".join(generator.stream([{"role": "user", "content": prompt}], 200, 0.0))
+            written[pair] = reply.strip()
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(written, ensure_ascii=False, indent=0))
+    return [written[pair] for pair in pairs]
 
 
 def _python_docs(pages: int, rng: random.Random) -> Iterator[str]:
@@ -430,8 +471,10 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     positives += composed(1500, rng)
     # an injection in a subject line is still one: the header name marks neither class
     positives += [f"Subject: {text}" for text in rng.sample(instructions, PLANTED_IN_SUBJECT)]
+    positives += replies(instructions, PLANTED_IN_REPLY, rng)
     short = fragments(negatives, FRAGMENTS, rng) + mail_headers(negatives, MAIL_HEADERS, rng)
     addressed = reader_sentences(bipia, Path("runs/injection-detector/messages.json"))
+    addressed += replies(negatives, REPLIES, rng)
     reader = len(positives) + len(pos_tr) + len(negatives)  # where they sit in `texts`
     negatives += addressed
     texts = positives + pos_tr + negatives + short + neg_tr
@@ -493,7 +536,8 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
             "Positives: BIPIA's attack instructions, bare and behind generic override framings, "
             "and composed injections (addressee, override, demand); negatives: sentences of "
             "prose and documentation, lines that address their reader (BIPIA's benign e-mails, "
-            "everyday messages written by the offline Qwen 1.5B), fragments of prose (headings, "
+            "everyday messages written by the offline Qwen 1.5B, ordinary sentences behind a "
+            "reply's framing such as 'As you requested, ...'), fragments of prose (headings, "
             "names, table cells), numbers, dates and mail header lines. A share of the sentences "
             "is translated into "
             f"{len(LANGUAGES)} languages. The prompt-injection suite "
