@@ -142,51 +142,50 @@ def test_a_message_s_header_lines_reach_the_prompt_but_a_planted_subject_does_no
     assert "From: Anna Berg <anna@example.com>" in read[1] and planted not in read[1]
 
 
+def _assert_mail_read(tmp_path, mail: str, closing: str, question: str, lines: tuple) -> None:
+    """The mail's `lines` reach the prompt for `question`, and an attack planted before its
+    `closing` does not."""
+    planted = _first_flagged()
+    (tmp_path / "mail.eml").write_text(mail)
+    (tmp_path / "planted.eml").write_text(mail.replace(closing, f"{planted} {closing}"))
+    read = _read(question, load_file(tmp_path / "mail.eml")[0].text)
+    for line in lines:
+        assert line in read, read
+    assert planted not in _read(question, load_file(tmp_path / "planted.eml")[0].text)
+
+
 def test_a_message_s_lines_to_its_reader_reach_the_prompt(tmp_path) -> None:
     """Mail, notices and manuals talk to their reader ("you", "please", "don't forget"),
     which is how an injection talks to the model too; the detector used to flag a third to
     a half of such lines ("You must show your pass..." among them), and a question about the
     mail lost its answer. Some still are ("Make sure you badge in...", README)."""
-    planted = _first_flagged()
-    body = (
-        "Hi all,\n\n"
+    mail = (
+        "From: Facilities <facilities@example.com>\nSubject: New door passes\n\nHi all,\n\n"
         "Your new door passes are ready. You can collect yours from the reception desk on the "
         "ground floor. You must show your pass to enter the car park. Remember to hand in your "
         "old pass at reception.\n\nThanks, Facilities\n"
     )
-    headers = "From: Facilities <facilities@example.com>\nSubject: New door passes\n\n"
-    (tmp_path / "passes.eml").write_text(headers + body)
-    (tmp_path / "planted.eml").write_text(headers + body.replace("Thanks,", f"{planted} Thanks,"))
-    question = "How do I get into the car park?"
-    read = _read(question, load_file(tmp_path / "passes.eml")[0].text)
-    for sentence in (
+    lines = (
         "You can collect yours from the reception desk on the ground floor.",
         "You must show your pass to enter the car park.",
         "Remember to hand in your old pass at reception.",
-    ):
-        assert sentence in read, read
-    assert planted not in _read(question, load_file(tmp_path / "planted.eml")[0].text)
+    )
+    _assert_mail_read(tmp_path, mail, "Thanks,", "How do I get into the car park?", lines)
 
 
 def test_a_reply_s_lines_about_the_reader_s_request_reach_the_prompt(tmp_path) -> None:
     """Replies name what the reader asked ("your request", "your question"), as attacks
     name the model's; the detector dropped such lines, and with them the answer."""
-    planted = _first_flagged()
-    body = (
-        "Hi Tom,\n\nFollowing up on your request, here are the figures for March. Your question "
-        "about the lease: the deposit is two months' rent. As you requested, the viewing is "
-        "moved to Thursday at 3 pm.\n\nBest, Clara\n"
+    mail = (
+        "From: Clara Holm <clara@example.com>\nSubject: Re: your question about the lease\n\n"
+        "Hi Tom,\n\nFollowing up on your request, here are the figures for March. Your "
+        "question about the lease: the deposit is two months' rent. As you requested, the "
+        "viewing is moved to Thursday at 3 pm.\n\nBest, Clara\n"
     )
-    headers = "From: Clara Holm <clara@example.com>\nSubject: Re: your question about the lease\n\n"
-    (tmp_path / "reply.eml").write_text(headers + body)
-    (tmp_path / "planted.eml").write_text(headers + body.replace("Best,", f"{planted} Best,"))
-    question = "How much is the deposit for the lease?"
-    read = _read(question, load_file(tmp_path / "reply.eml")[0].text)
-    for line in (
+    lines = (
         "Subject: Re: your question about the lease",
         "Following up on your request, here are the figures for March.",
         "Your question about the lease: the deposit is two months' rent.",
         "As you requested, the viewing is moved to Thursday at 3 pm.",
-    ):
-        assert line in read, read
-    assert planted not in _read(question, load_file(tmp_path / "planted.eml")[0].text)
+    )
+    _assert_mail_read(tmp_path, mail, "Best,", "How much is the deposit for the lease?", lines)
