@@ -368,23 +368,25 @@ def written_messages(cache: Path) -> list[str]:
     kept in `cache` by kind and topic, so a kind added later writes only its own (10-20 s a
     message on 2 AVX2 cores)."""
     written = json.loads(cache.read_text()) if cache.exists() else {}
-    pairs = [f"{kind} | {topic}" for kind in MESSAGE_KINDS for topic in MESSAGE_TOPICS]
-    missing = [pair for pair in pairs if pair not in written]
+    keys = {
+        f"{kind} | {topic}": (kind, topic) for kind in MESSAGE_KINDS for topic in MESSAGE_TOPICS
+    }
+    missing = [key for key in keys if key not in written]
     if missing:
         from generation.engines import GeneratorSettings, make_generator
 
         generator = make_generator(GeneratorSettings())
-        for pair in tqdm(missing, desc="writing messages", unit="message"):
-            kind, topic = pair.split(" | ")
+        for key in tqdm(missing, desc="writing messages", unit="message"):
+            kind, topic = keys[key]
             prompt = (
                 f"Write {kind} about {topic}: four to six plain sentences that speak to the "
                 "reader as you. Write only the message, without a subject line or signature."
             )
             reply = "".join(generator.stream([{"role": "user", "content": prompt}], 200, 0.0))
-            written[pair] = reply.strip()
+            written[key] = reply.strip()
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(written, ensure_ascii=False, indent=0))
-    return [written[pair] for pair in pairs]
+    return [written[key] for key in keys]
 
 
 def _python_docs(pages: int, rng: random.Random) -> Iterator[str]:
