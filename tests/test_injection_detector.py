@@ -189,3 +189,23 @@ def test_a_reply_s_lines_about_the_reader_s_request_reach_the_prompt(tmp_path) -
         "As you requested, the viewing is moved to Thursday at 3 pm.",
     )
     _assert_mail_read(tmp_path, mail, "Best,", "How much is the deposit for the lease?", lines)
+
+
+def test_a_notice_s_instructions_to_its_reader_reach_the_prompt(tmp_path) -> None:
+    """A notice tells its human reader what to do, as an attack tells the model; character
+    n-grams flag such lines, and the second opinion, which reads the sentence's embedding,
+    keeps them (README, "Who is addressed")."""
+    lines = (
+        "Do not share your PIN with anyone.",
+        "Tell your manager if you cannot attend the training.",
+    )
+    detector = load_detector("minigiant-injection")
+    assert detector is not None
+    assert min(detector.probabilities(lines)) >= detector.threshold  # the n-grams alone flag
+    mail = (
+        "From: IT Security <security@example.com>\nSubject: Security training on Thursday\n\n"
+        "Hello all,\n\nThe security training is on Thursday at 10 in room 2B. "
+        + " ".join(lines)
+        + "\n\nRegards, IT Security\n"
+    )
+    _assert_mail_read(tmp_path, mail, "Regards,", "What must I do if I cannot attend?", lines)

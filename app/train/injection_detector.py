@@ -42,6 +42,13 @@ BUCKETS = 2**18
 # ("Construction began in November 1962.") and more of the lines that address their reader;
 # 0.5% keeps them, for a few more planted sentences left to the other defences (README)
 MAX_FALSE_ALARMS = 0.005
+# the second opinion (generation/injection.py): the n-grams beside MiniLM's sentence embedding,
+# the embedding scaled by this before the fit (0.3 / 0.5 / 0.7 / 1.0 tied on the dev split at
+# these thresholds; 0.5 kept the most planted lines of the suite), and its own threshold at
+# this share of ordinary dev sentences; a sentence is flagged where both models agree
+SECOND_OPINION_EMBEDDER = "all-MiniLM-L6-v2"
+EMBEDDING_WEIGHT = 0.5
+SECOND_MAX_FALSE_ALARMS = 0.01
 LANGUAGES = (
     "French",
     "German",
@@ -458,7 +465,24 @@ def features(texts: Sequence[str]):
     return csr_matrix((values, (rows, cols)), shape=(len(texts), BUCKETS))
 
 
+def _embedded(texts: Sequence[str]) -> np.ndarray:
+    from indexing.embedding import Embedder
+
+    log.info("embedding %d training sentences for the second opinion", len(texts))
+    return Embedder(SECOND_OPINION_EMBEDDER).embed_passages(texts, progress=True)
+
+
+def _threshold(
+    scores: np.ndarray, ordinary: np.ndarray, fragment: np.ndarray, false_alarms: float
+) -> float:
+    """The score that flags `false_alarms` of the ordinary sentences. It is set on sentences,
+    as before fragments were added: they score far lower, and would let it flag more prose."""
+    kept = np.sort(scores[ordinary & ~fragment])
+    return float(kept[int(len(kept) * (1 - false_alarms))])
+
+
 def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> TrainLog:
+    from scipy.sparse import csr_matrix, hstack
     from sklearn.linear_model import LogisticRegression
 
     from app.eval.metrics import binary_classification
@@ -480,8 +504,6 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     reader = len(positives) + len(pos_tr) + len(negatives)  # where they sit in `texts`
     negatives += addressed
     texts = positives + pos_tr + negatives + short + neg_tr
-    # the threshold is set on ordinary sentences, as before fragments were added (they score
-    # far lower, and would let it flag more prose)
     fragment = np.zeros(len(texts), dtype=bool)
     start = len(positives) + len(pos_tr) + len(negatives)
     fragment[start : start + len(short)] = True
@@ -499,16 +521,45 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
     model.fit(x[~dev], labels[~dev], sample_weight=weights[~dev])
     scores = model.predict_proba(x[dev])[:, 1]
-    ordinary = np.sort(scores[(labels[dev] == 0) & ~fragment[dev]])
-    threshold = float(ordinary[int(len(ordinary) * (1 - MAX_FALSE_ALARMS))])
+    threshold = _threshold(scores, labels[dev] == 0, fragment[dev], MAX_FALSE_ALARMS)
     dev_scores = binary_classification(labels[dev].tolist(), scores.tolist(), threshold)
+    both = hstack([x, csr_matrix(_embedded(texts) * EMBEDDING_WEIGHT)]).tocsr()
+    second = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced")
+    second.fit(both[~dev], labels[~dev], sample_weight=weights[~dev])
+    second_scores = second.predict_proba(both[dev])[:, 1]
+    second_threshold = _threshold(
+        second_scores, labels[dev] == 0, fragment[dev], SECOND_MAX_FALSE_ALARMS
+    )
+    flagged = (scores >= threshold) & (second_scores >= second_threshold)
+    ordinary_dev = (labels[dev] == 0) & ~fragment[dev]
+    dev_scores |= {
+        "second_opinion_roc_auc": binary_classification(
+            labels[dev].tolist(), second_scores.tolist(), second_threshold
+        )["roc_auc"],
+        "second_threshold": second_threshold,
+        "ngram_flagged_attacks": float(np.mean(scores[labels[dev] == 1] >= threshold)),
+        "ngram_flagged_ordinary": float(np.mean(scores[ordinary_dev] >= threshold)),
+        "flagged_attacks": float(np.mean(flagged[labels[dev] == 1])),
+        "flagged_ordinary": float(np.mean(flagged[ordinary_dev])),
+    }
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        out / WEIGHTS, coef=model.coef_[0].astype(np.float16), bias=np.float32(model.intercept_[0])
+        out / WEIGHTS,
+        coef=model.coef_[0].astype(np.float16),
+        bias=np.float32(model.intercept_[0]),
+        second_coef=second.coef_[0].astype(np.float16),
+        second_bias=np.float32(second.intercept_[0]),
     )
-    (out / MANIFEST).write_text(
-        json.dumps({"ngram_sizes": list(NGRAM_SIZES), "threshold": threshold}, indent=2) + "\n"
-    )
+    manifest = {
+        "ngram_sizes": list(NGRAM_SIZES),
+        "threshold": threshold,
+        "second_opinion": {
+            "embedder": SECOND_OPINION_EMBEDDER,
+            "embedding_weight": EMBEDDING_WEIGHT,
+            "threshold": second_threshold,
+        },
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     run = TrainLog(
         task="injection-detector",
         config=config,
@@ -532,7 +583,11 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
         "Flags sentences that address the model with instructions (prompt injection) so the "
         "pruner keeps them out of the prompt. Logistic regression over hashed character 2-4 "
         f"grams ({BUCKETS} buckets, fp16 weights); threshold at {MAX_FALSE_ALARMS:.1%} of "
-        "ordinary dev sentences flagged; a table row is read cell by cell.",
+        "ordinary dev sentences flagged; a table row is read cell by cell. What it flags gets "
+        "a second opinion, a logistic regression over the same n-grams and the sentence's "
+        f"{SECOND_OPINION_EMBEDDER} embedding (weighted {EMBEDDING_WEIGHT}, threshold at "
+        f"{SECOND_MAX_FALSE_ALARMS:.0%} of ordinary dev sentences), and stays flagged only "
+        "where it agrees.",
         LICENCES,
         method=(
             "Positives: BIPIA's attack instructions, bare and behind generic override framings, "
