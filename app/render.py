@@ -10,6 +10,7 @@ from app.answer import Answer
 from app.settings import Settings
 from generation.answerability import load_gate
 from generation.engines.factory import resolved_engine
+from generation.injection import load_detector
 from indexing.documents import page_label
 from indexing.embedding import best_device
 from indexing.kernels import (
@@ -108,6 +109,10 @@ def kernels_info(settings: Settings) -> str:
     if checker.model:
         checker_precision = encoder_precision(checker.device or best_device(), checker.dtype)
         lines.append(f"checker:   {checker.model} ({checker_precision})")
+    if detector := load_detector(settings.context.injection_detector):
+        second = detector.second_opinion
+        confirmed = f", what they flag confirmed with {second['embedder']}" if second else ""
+        lines.append(f"guard:     {settings.context.injection_detector} (n-grams{confirmed})")
     if settings.large_generator is not None:
         large = settings.large_generator
         lines.append(f"large:     {large.model} via {resolved_engine(large)}")

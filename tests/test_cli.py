@@ -51,6 +51,7 @@ def test_index_ask_info(private_corpus: tuple[Path, Path]) -> None:
     assert "AVX2" in built.split(", ") or "avx2" not in cpu_flags()
     assert "embedder:  all-MiniLM-L6-v2 (" in info.stdout
     assert "reranker:  minigiant-reranker (" in info.stdout
+    assert "guard:     minigiant-injection (n-grams, what they flag confirmed with" in info.stdout
     # the shipped gate was fitted for the default generator, not the tests' small one
     assert "gate:      minigiant-answerability (fitted for qwen2.5" in info.stdout
     assert "off for these models" in info.stdout
