@@ -263,9 +263,7 @@ class QA:
                 dense=run.dense,
                 standalone=standalone,
                 history_turns=len(earlier),
-                missing=missing_words(run.question, [p.text for p in passages])
-                if abstained and passages
-                else [],
+                missing=missing_words(run.question, passages) if abstained and passages else [],
                 withdrawn=withdrawn,
             )
 

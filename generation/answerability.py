@@ -47,6 +47,16 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "minigiant.json"
 REFUSAL_OPENINGS = ("No", "Yes")  # the replies to prompt.VERIFY the refusal compares
+# pronouns, prepositions and auxiliaries beyond the stopwords: the coverage counts them (the
+# gate was fitted so), but told to the user as words the sources never name ("never name:
+# its, from") they only hide the ones worth rephrasing
+_FUNCTION_WORDS = prefix_terms(
+    "about above after against also any been before being below between both can could does "
+    "doing down during each few from further had has have having her here hers herself him "
+    "himself his its itself just might more most must myself nor now off once only other our "
+    "ours out over own same she should some than them themselves those through too under "
+    "until very were while would you your yours yourself"
+)
 
 
 def logit(p: float) -> float:
@@ -84,10 +94,13 @@ def question_coverage(question: str, texts: Sequence[str]) -> float:
     return named_share(question, _named(texts))
 
 
-def missing_words(question: str, texts: Sequence[str]) -> list[str]:
-    """The question's content words, as the user wrote them, that `texts` never name: told
-    with an abstention, they show what to rephrase or which document to add."""
-    missing = content_terms(question) - _named(texts)
+def missing_words(question: str, passages: Sequence[Passage]) -> list[str]:
+    """The question's content words, as the user wrote them, that the passages never name,
+    titles included (the user sees them in the sources list: "never name: venus, flytrap"
+    over a passage titled "Venus flytrap" misled). Told with an abstention, they show what to
+    rephrase or which document to add."""
+    named = _named([f"{p.title}\n{p.text}" for p in passages])
+    missing = content_terms(question) - named - _FUNCTION_WORDS
     words = (w.strip(string.punctuation) for w in question.split())
     return list(dict.fromkeys(w for w in words if prefix_terms(w) & missing))
 

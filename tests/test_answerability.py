@@ -19,6 +19,7 @@ from generation.answerability import (
 )
 from generation.engines import GeneratorSettings
 from generation.prompt import ABSTAIN, prompt_fingerprint
+from retrieval.passages import Passage
 from tests.conftest import FACTS
 
 
@@ -84,11 +85,27 @@ def test_coverage_counts_the_question_words_the_sources_name() -> None:
     assert question_coverage("When was the Velmora lighthouse closed to keepers?", source) == 0.5
     assert question_coverage("What is it?", source) == 1.0  # nothing but asking words
     assert question_coverage("How tall is the lighthouse?", []) == 0.0
+    passages = [_passage("Harbour report", source[0])]
     question = "When was the Velmora lighthouse closed to keepers? Closed, really?"
-    assert missing_words(question, source) == ["closed", "keepers", "Closed", "really"]
-    assert missing_words("How tall is the Velmora harbour lighthouse?", source) == []
+    assert missing_words(question, passages) == ["closed", "keepers", "Closed", "really"]
+    assert missing_words("How tall is the Velmora harbour lighthouse?", passages) == []
     # how the question asks is no word a passage should name
-    assert missing_words("Explain why the lighthouse keepers left.", source) == ["keepers", "left"]
+    assert missing_words("Explain why the lighthouse keepers left.", passages) == [
+        "keepers",
+        "left",
+    ]
+    # the title is in the sources list the user reads, so its words are named; words of
+    # grammar are no word to rephrase
+    assert missing_words("Who wrote the harbour report?", passages) == ["wrote"]
+    assert missing_words("Where did the idea of its keepers come from?", passages) == [
+        "idea",
+        "keepers",
+        "come",
+    ]
+
+
+def _passage(title: str, text: str) -> Passage:
+    return Passage(0, "report.md", "report.md", title, text, 0, len(text))
 
 
 def test_a_gate_is_saved_and_loaded_whole_and_fits_only_its_generator(
