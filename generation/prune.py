@@ -80,8 +80,12 @@ def prune_passages(
     settings: ContextSettings,
 ) -> PrunedContext:
     """The passages cut to their best sentences, and how well the best of all answers."""
-    spans = _without_repeats(
-        passages, [(i, a, b) for i, p in enumerate(passages) for a, b in sentence_spans(p.text)]
+    spans = _first_copies(
+        passages,
+        _without_repeats(
+            passages,
+            [(i, a, b) for i, p in enumerate(passages) for a, b in sentence_spans(p.text)],
+        ),
     )
     sentences = [passages[i].text[a:b] for i, a, b in spans]
     detector = load_detector(settings.injection_detector)
@@ -145,6 +149,24 @@ def _without_repeats(
         )
 
     return [span for k, span in enumerate(spans) if not covered(k)]
+
+
+def _first_copies(
+    passages: Sequence[Passage], spans: list[tuple[int, int, int]]
+) -> list[tuple[int, int, int]]:
+    """Each sentence once, in the best-ranked passage that holds it. A sentence repeated word
+    for word (a page's boilerplate, one paragraph in two documents, the filler an injection
+    hides in) says nothing new the second time, and each copy kept spent the budget again: a
+    passage repeating "Visitors often ask about its history..." filled it with three copies,
+    and the sentence giving the lighthouse's height was left out."""
+    seen: set[str] = set()
+    kept = []
+    for i, a, b in spans:
+        words = " ".join(passages[i].text[a:b].split()).lower()
+        if words not in seen:
+            seen.add(words)
+            kept.append((i, a, b))
+    return kept
 
 
 def _scored_text(passage: Passage, sentence: str) -> str:

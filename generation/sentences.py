@@ -113,10 +113,13 @@ def opens_item(sentence_before_stop: str) -> bool:
 
 def _ends_here(before: str, text: str, stop: re.Match[str]) -> bool:
     """ "at 4 p.m. Members may..." ends a sentence: a.m., p.m. and etc. mostly close one, so
-    before a capital letter they do (the merged sentence hid an answer behind its neighbour)."""
+    before a capital letter they do (the merged sentence hid an answer behind its neighbour),
+    and before a letter of a script without case (Chinese) or a tag: "...closes at 4 p.m."
+    glued to a planted Chinese command or "</sources>" was dropped with it, answer and all."""
     last = _LAST_WORD.search(before)
     following = text[stop.end() :].lstrip()[:1]
-    return bool(last) and last.group(1).lower() in _CLOSING and following.isupper()
+    opens = (following.isalpha() and not following.islower()) or following == "<"
+    return bool(last) and last.group(1).lower() in _CLOSING and opens
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
