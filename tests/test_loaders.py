@@ -54,6 +54,26 @@ def test_html_code_blocks_keep_their_indentation(tmp_path: Path) -> None:
     assert "see\nx = 1\nafter" in document.text
 
 
+def test_a_text_file_s_title_line_is_its_title(tmp_path: Path) -> None:
+    """As a Markdown file's first heading is: a short opening line set apart by a blank line
+    and ending as no sentence does; else the file's name."""
+    files = {
+        "bridge.txt": "Tessaly river bridge\n\nIt was designed by Mara Quillon.\n",
+        "letter.txt": "Dear Anna,\n\nThe bridge opened in 1912.\n",
+        "prose.txt": "The bridge opened in 1912.\n\nIt has five arches.\n",
+        "lines.txt": "Tessaly river bridge\nopened in 1912\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    titles = {name: load_file(tmp_path / name)[0].title for name in files}
+    assert titles == {
+        "bridge.txt": "Tessaly river bridge",
+        "letter.txt": "letter",
+        "prose.txt": "prose",
+        "lines.txt": "lines",
+    }
+
+
 def test_beir_jsonl_gives_one_document_per_line(corpus: Path) -> None:
     documents = load_file(corpus / "corpus.jsonl")
     assert [d.uri.rsplit("#", 1)[1] for d in documents] == ["d1", "d2"]
