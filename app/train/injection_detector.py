@@ -472,12 +472,9 @@ def _embedded(texts: Sequence[str]) -> np.ndarray:
     return Embedder(SECOND_OPINION_EMBEDDER).embed_passages(texts, progress=True)
 
 
-def _threshold(
-    scores: np.ndarray, ordinary: np.ndarray, fragment: np.ndarray, false_alarms: float
-) -> float:
-    """The score that flags `false_alarms` of the ordinary sentences. It is set on sentences,
-    as before fragments were added: they score far lower, and would let it flag more prose."""
-    kept = np.sort(scores[ordinary & ~fragment])
+def _threshold(scores: np.ndarray, ordinary: np.ndarray, false_alarms: float) -> float:
+    """The score that flags `false_alarms` of the `ordinary` sentences."""
+    kept = np.sort(scores[ordinary])
     return float(kept[int(len(kept) * (1 - false_alarms))])
 
 
@@ -521,26 +518,27 @@ def train_injection_detector(out: Path, config: TrainConfig, bipia: Path) -> Tra
     model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
     model.fit(x[~dev], labels[~dev], sample_weight=weights[~dev])
     scores = model.predict_proba(x[dev])[:, 1]
-    threshold = _threshold(scores, labels[dev] == 0, fragment[dev], MAX_FALSE_ALARMS)
+    # the thresholds are set on ordinary sentences, as before fragments were added: they
+    # score far lower, and would let them flag more prose
+    ordinary = (labels[dev] == 0) & ~fragment[dev]
+    attacks = labels[dev] == 1
+    threshold = _threshold(scores, ordinary, MAX_FALSE_ALARMS)
     dev_scores = binary_classification(labels[dev].tolist(), scores.tolist(), threshold)
     both = hstack([x, csr_matrix(_embedded(texts) * EMBEDDING_WEIGHT)]).tocsr()
     second = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced")
     second.fit(both[~dev], labels[~dev], sample_weight=weights[~dev])
     second_scores = second.predict_proba(both[dev])[:, 1]
-    second_threshold = _threshold(
-        second_scores, labels[dev] == 0, fragment[dev], SECOND_MAX_FALSE_ALARMS
-    )
+    second_threshold = _threshold(second_scores, ordinary, SECOND_MAX_FALSE_ALARMS)
     flagged = (scores >= threshold) & (second_scores >= second_threshold)
-    ordinary_dev = (labels[dev] == 0) & ~fragment[dev]
     dev_scores |= {
         "second_opinion_roc_auc": binary_classification(
             labels[dev].tolist(), second_scores.tolist(), second_threshold
         )["roc_auc"],
         "second_threshold": second_threshold,
-        "ngram_flagged_attacks": float(np.mean(scores[labels[dev] == 1] >= threshold)),
-        "ngram_flagged_ordinary": float(np.mean(scores[ordinary_dev] >= threshold)),
-        "flagged_attacks": float(np.mean(flagged[labels[dev] == 1])),
-        "flagged_ordinary": float(np.mean(flagged[ordinary_dev])),
+        "ngram_flagged_attacks": float(np.mean(scores[attacks] >= threshold)),
+        "ngram_flagged_ordinary": float(np.mean(scores[ordinary] >= threshold)),
+        "flagged_attacks": float(np.mean(flagged[attacks])),
+        "flagged_ordinary": float(np.mean(flagged[ordinary])),
     }
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
