@@ -24,7 +24,7 @@ from generation.answerability import (
 from generation.attribution import SentenceAttributor
 from generation.check import FactChecker, SentenceVerdict
 from generation.citations import CitationFilter, cited_numbers
-from generation.condense import Condenser, Turn, recent, rewords, turns_from
+from generation.condense import Condenser, Turn, recent, rewords, rewrite_messages, turns_from
 from generation.engines import Generator, GeneratorSettings, import_engine, make_generator
 from generation.prompt import (
     ABSTAIN,
@@ -163,6 +163,17 @@ class QA:
         for generator, settings in generators:
             for _ in generator.stream(messages, 2, settings.temperature):
                 pass
+        if self.settings.conversation.rewrite in ("auto", "always"):
+            # the rewrite's prompt, then the answer's again: the engine keeps the rewrite's
+            # cached beside the answer's (the first read, from disk where kept), so a
+            # conversation's first follow-up reads neither's instructions
+            rewrite = rewrite_messages("and then?", [Turn("user", "What does it do?")])
+            for chat, temperature in (
+                (rewrite, 0.0),
+                (messages, self.settings.generator.temperature),
+            ):
+                for _ in self.generator.stream(chat, 2, temperature):
+                    pass
         if self.checker is not None:
             self.checker.check("This passage warms the models up.", [passage.text])
 

@@ -16,6 +16,7 @@ from generation.condense import (
     leans_on_conversation,
     recent,
     rewords,
+    rewrite_messages,
     turns_from,
 )
 from generation.engines import make_generator
@@ -23,7 +24,7 @@ from generation.prompt import build_messages
 from indexing.builder import BuildOptions, IndexBuilder
 from indexing.embedding import Embedder
 from indexing.index_dir import IndexDir
-from tests.conftest import FACTS
+from tests.conftest import FACTS, SMALL_GENERATOR
 
 VENV = [
     {"role": "user", "content": "How do I create a virtual environment?"},
@@ -151,6 +152,22 @@ def test_a_follow_up_retrieves_through_the_conversation(built_index: Path) -> No
     assert answer.passages and Path(answer.passages[0].source).name == "notes.txt"
     alone = qa.ask("And what colour are the cranes there?")
     assert alone.standalone is None and alone.history_turns == 0
+
+
+def test_a_warmed_up_qa_reads_its_first_follow_up_s_rewrite_from_cache(built_index: Path) -> None:
+    """`warm_up` reads the rewrite's prompt before the answer's, so a conversation's first
+    follow-up starts its rewrite from the cached instructions and worked example, and the
+    answer after it from its own (test_engines.py)."""
+    qa = QA(Settings(index=built_index, generator={**SMALL_GENERATOR, "context_tokens": 2304}))
+    qa.warm_up()
+    rewrite = rewrite_messages("And what colour are they?", turns_from(VENV))
+    usage: dict[str, int] = {}
+    "".join(qa.generator.stream(rewrite, 5, 0.0, usage))
+    fixed = qa.generator._prompt_ids(rewrite[:-1], reply=False)
+    assert usage["cached_tokens"] >= len(fixed) > 50
+    # the answer's instructions, not the rewrite's, are the ones kept on disk for a new process
+    answering = qa.generator._prompt_ids(build_messages("", [])[:-1], reply=False)
+    assert qa.generator._disk.held == answering
 
 
 @pytest.mark.slow

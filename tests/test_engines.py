@@ -144,8 +144,9 @@ def test_a_rewrite_between_two_answers_keeps_the_answer_prefix_cached() -> None:
     ids = generator._prompt_ids(answers[1])
     shared = generator._prompt_ids(answers[0])
     prefix = next(i for i, (a, b) in enumerate(zip(ids, shared, strict=False)) if a != b)
-    cache, _ = generator._caches.take(ids)
-    assert prefix > 200 and cache is not None and cache.get_seq_length() == prefix
+    usage: dict[str, int] = {}
+    "".join(generator.stream(answers[1], 5, 0.0, usage))
+    assert prefix > 200 and usage["cached_tokens"] == prefix
 
 
 @pytest.mark.slow
@@ -274,6 +275,28 @@ def test_llama_cpp_reads_a_question_alike_whatever_was_asked_before() -> None:
         probe(k)
         engine.opening_probabilities(build_messages(*asked[k]), [ABSTAIN])
         assert probe(0) == first
+
+
+def test_llama_cpp_keeps_the_answer_prefix_through_a_rewrite_between_two_answers() -> None:
+    """A follow-up's rewrite is another prompt in the same context; the answer after it
+    starts from the answer prefix kept in memory, not from the start (on two AVX2 cores the
+    1.5B model's first token after a rewrite came 19.4 s after the question instead of 8.3 s),
+    and answers as a context that never saw the rewrite."""
+    engine = make_generator(GeneratorSettings(engine="llama_cpp", model=GGUF, context_tokens=1664))
+    plain = make_generator(GeneratorSettings(engine="llama_cpp", model=GGUF, context_tokens=1408))
+    answers = [
+        build_messages(question, [passage(text, title)])
+        for title, text, question in (FACTS["notes.txt"], FACTS["guide.md"])
+    ]
+    "".join(engine.stream(answers[0], 5, 0.0))
+    rewrite = rewrite_messages("and then?", [Turn("user", FACTS["notes.txt"][2])])
+    usage: dict[str, int] = {}
+    "".join(engine.stream(rewrite, 5, 0.0, usage))
+    assert usage["cached_tokens"] < 16  # nothing of the answer's prompt serves the rewrite
+    answer = "".join(engine.stream(answers[1], 30, 0.0, usage))
+    fixed = engine._prompt_ids(answers[1][:-1], reply=False)  # instructions and examples
+    assert len(fixed) > 200 and usage["cached_tokens"] == len(fixed)
+    assert answer == "".join(plain.stream(answers[1], 30, 0.0))
 
 
 def test_llama_cpp_starts_a_new_context_from_the_prefix_kept_on_disk(tmp_path: Path) -> None:

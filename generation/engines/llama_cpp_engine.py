@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from generation.engines.base import GeneratorSettings, Messages
+from generation.engines.llama_snapshots import ContextSnapshots
 from generation.engines.prefix_store import PrefixStore, store_key
 from generation.engines.prompt_cache import shared_prefix
 from indexing.assembled import model_cache
@@ -53,6 +54,7 @@ class LlamaCppGenerator:
         self._fixed_template = _chat_template(self.llm, reply=False)
         # one llama.cpp context answers one request at a time
         self._lock = _locks.setdefault(id(self.llm), threading.Lock())
+        self._snapshots = _snapshots.setdefault(id(self.llm), ContextSnapshots())
         self._disk = (
             PrefixStore(
                 model_cache() / "prompts",
@@ -77,8 +79,7 @@ class LlamaCppGenerator:
         ids = self._prompt_ids(messages)
         first = [self.llm.tokenize(o.encode(), add_bos=False, special=False)[0] for o in openings]
         with self._lock:
-            self._start_from_disk(messages, ids)
-            self._forget_other_turns(messages, ids)
+            self._prepare(messages, ids)
             logits = _read_prompt(self.llm, ids)
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
@@ -98,8 +99,10 @@ class LlamaCppGenerator:
                 )
             if self._template is not None:
                 ids = self._prompt_ids(messages)
-                self._start_from_disk(messages, ids)
-                self._forget_other_turns(messages, ids)
+                self._prepare(messages, ids)
+                if usage is not None:  # what the context holds of it already is not read
+                    held = self.llm.input_ids[: self.llm.n_tokens].tolist()
+                    usage["cached_tokens"] = min(shared_prefix(held, ids), len(ids) - 1)
             chunks = self.llm.create_chat_completion(
                 messages=messages,
                 max_tokens=max_tokens,
@@ -111,6 +114,13 @@ class LlamaCppGenerator:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
+
+    def _prepare(self, messages: Messages, ids: list[int]) -> None:
+        """Leave in the context the part of `ids` it can start from: a kept context of this
+        kind of prompt, or the fixed part's state on disk, cut to what the reading needs."""
+        self._snapshots.switch(self.llm, ids)
+        self._start_from_disk(messages, ids)
+        self._forget_other_turns(messages, ids)
 
     def _forget_other_turns(self, messages: Messages, ids: list[int]) -> None:
         """Keep of the context only the prompt's fixed part (the messages before its last),
@@ -239,3 +249,5 @@ def _save_state(llm, path: Path, ids: list[int]) -> None:
 
 
 _locks: dict[int, threading.Lock] = {}
+# one per context, as the lock: every engine on a loaded model shares its context
+_snapshots: dict[int, ContextSnapshots] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 
 from generation.engines.base import GeneratorSettings, Messages
@@ -135,18 +135,25 @@ class TransformersGenerator:
         ids = self._prompt_ids(messages)
         with self._lock:
             if temperature == 0 and self.settings.repeat_penalty == 1.0:
-                made = yield from self._greedy(ids, max_tokens, self._fixed_ids(messages, ids))
+                made, cached = yield from self._greedy(
+                    ids, max_tokens, self._fixed_ids(messages, ids)
+                )
             else:
-                made = yield from self._sampled(ids, max_tokens, temperature)
+                made, cached = (yield from self._sampled(ids, max_tokens, temperature)), 0
         if usage is not None:
             usage["prompt_tokens"] = len(ids)
             usage["completion_tokens"] = made
+            usage["cached_tokens"] = cached
 
-    def _greedy(self, ids: list[int], max_tokens: int, fixed: list[int] | None) -> Iterator[str]:
-        """Our prompt-lookup loop (lookup_decoding.py), starting from the reusable cache."""
+    def _greedy(
+        self, ids: list[int], max_tokens: int, fixed: list[int] | None
+    ) -> Generator[str, None, tuple[int, int]]:
+        """Our prompt-lookup loop (lookup_decoding.py), starting from the reusable cache;
+        returns the tokens made and the prompt tokens the cache held."""
         from transformers import DynamicCache
 
         cache, first = self._caches.take(ids)  # out of the pool until this answer is through
+        cached = cache.get_seq_length() if cache is not None else 0
         cache = cache or DynamicCache(config=self.model.config)
         tokens = list(ids)
         text = ""
@@ -166,7 +173,7 @@ class TransformersGenerator:
         cache.crop(kept - cache.get_seq_length())
         self._keep_on_disk(fixed, cache)
         self._caches.put(tokens[:kept], cache)
-        return len(tokens) - len(ids)
+        return len(tokens) - len(ids), cached
 
     def _sampled(self, ids: list[int], max_tokens: int, temperature: float) -> Iterator[str]:
         """transformers' own generate, for sampling and repetition penalties."""
