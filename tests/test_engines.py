@@ -296,6 +296,8 @@ def test_llama_cpp_keeps_the_answer_prefix_through_a_rewrite_between_two_answers
     answer = "".join(engine.stream(answers[1], 30, 0.0, usage))
     fixed = engine._prompt_ids(answers[1][:-1], reply=False)  # instructions and examples
     assert len(fixed) > 200 and usage["cached_tokens"] == len(fixed)
+    assert usage["prompt_tokens"] == len(engine._prompt_ids(answers[1]))  # template included
+    assert usage["completion_tokens"] == len(engine.llm.tokenize(answer.encode(), add_bos=False))
     assert answer == "".join(plain.stream(answers[1], 30, 0.0))
 
 

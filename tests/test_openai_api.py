@@ -83,6 +83,19 @@ def test_a_streamed_completion_adds_up_to_the_same_answer(client: openai.OpenAI)
     assert Path(details["passages"][0]["source"]).name == "notes.txt"
 
 
+def test_usage_counts_the_answer_and_the_prompt_tokens_not_read_again(
+    client: openai.OpenAI,
+) -> None:
+    """Asked twice, the second reading starts from the kept instructions and examples, which
+    OpenAI's clients read as cached tokens."""
+    ask = [{"role": "user", "content": FACTS["guide.md"][2]}]
+    first = client.chat.completions.create(model="minigiant", messages=ask).usage
+    again = client.chat.completions.create(model="minigiant", messages=ask).usage
+    assert again.prompt_tokens == first.prompt_tokens > 100 and again.completion_tokens > 0
+    assert again.total_tokens == again.prompt_tokens + again.completion_tokens
+    assert 100 < again.prompt_tokens_details.cached_tokens < again.prompt_tokens
+
+
 def test_a_follow_up_is_read_with_the_conversation(client: openai.OpenAI) -> None:
     reply = client.chat.completions.create(
         model="minigiant",

@@ -81,6 +81,7 @@ class QAEval:
             "escalated": answer.escalated,
             "answerable": item.answerable,
             "prompt_tokens": answer.usage.get("prompt_tokens"),
+            "cached_tokens": answer.usage.get("cached_tokens"),
             **recorded_signals(answer),
             "stages": {
                 k: v for k, v in answer.timings.items() if k not in ("total", "first_token")
@@ -168,6 +169,7 @@ def summarise(
     seconds = [r["seconds"] for r in records if r["seconds"] is not None]
     first = [r["first_token_s"] for r in records if r["first_token_s"] is not None]
     tokens = [r["prompt_tokens"] for r in records if r.get("prompt_tokens") is not None]
+    cached = [r["cached_tokens"] for r in records if r.get("cached_tokens") is not None]
     sentences = sum(r.get("sentences", 0) for r in records)
     summary: dict[str, float | None] = {
         "abstention_rate": sum(r["abstained"] for r in records) / max(1, len(records)),
@@ -177,6 +179,7 @@ def summarise(
         "first_token_p50_s": float(np.percentile(first, 50)) if first else None,
         "first_token_p95_s": float(np.percentile(first, 95)) if first else None,
         "prompt_tokens_mean": float(np.mean(tokens)) if tokens else None,
+        "cached_tokens_mean": float(np.mean(cached)) if cached else None,
         "checker_accepted": (
             sum(r.get("sentences_supported", 0) for r in records) / sentences if sentences else None
         ),

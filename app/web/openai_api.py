@@ -231,13 +231,15 @@ def _invalid(exc: Exception) -> str:
     return f"the body is not JSON: {exc}"
 
 
-def _usage(answer: Answer) -> dict[str, int]:
+def _usage(answer: Answer) -> dict[str, Any]:
+    """OpenAI's usage object; cached tokens are the prompt's that were not read again."""
     prompt = answer.usage.get("prompt_tokens", 0)
     completion = answer.usage.get("completion_tokens", 0)
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": answer.usage.get("cached_tokens", 0)},
     }
 
 

@@ -64,8 +64,9 @@ class GeneratorSettings(BaseModel):
 class Generator(Protocol):
     """Streams the reply to a chat as text pieces; engines are thread-safe (they serialise).
 
-    `usage`, when given, receives `prompt_tokens` (and `completion_tokens` where the engine
-    knows them) once the stream ends.
+    `usage`, when given, receives once the stream ends `prompt_tokens` (the prompt as the model
+    reads it, chat template included), `completion_tokens`, and `cached_tokens`: those of the
+    prompt the engine started from a kept state instead of reading (where it can tell).
     """
 
     name: str

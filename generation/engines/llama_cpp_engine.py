@@ -93,16 +93,17 @@ class LlamaCppGenerator:
         usage: dict[str, int] | None = None,
     ) -> Iterator[str]:
         with self._lock:
-            if usage is not None:  # the contents' tokens; the chat template adds a few
-                usage["prompt_tokens"] = sum(
-                    len(self.llm.tokenize(m["content"].encode(), add_bos=False)) for m in messages
-                )
             if self._template is not None:
                 ids = self._prompt_ids(messages)
                 self._prepare(messages, ids)
                 if usage is not None:  # what the context holds of it already is not read
                     held = self.llm.input_ids[: self.llm.n_tokens].tolist()
+                    usage["prompt_tokens"] = len(ids)
                     usage["cached_tokens"] = min(shared_prefix(held, ids), len(ids) - 1)
+            elif usage is not None:  # llama-cpp-python's own format adds a few tokens to these
+                usage["prompt_tokens"] = sum(
+                    len(self.llm.tokenize(m["content"].encode(), add_bos=False)) for m in messages
+                )
             chunks = self.llm.create_chat_completion(
                 messages=messages,
                 max_tokens=max_tokens,
@@ -110,10 +111,15 @@ class LlamaCppGenerator:
                 repeat_penalty=self.repeat_penalty,
                 stream=True,
             )
+            written = []
             for chunk in chunks:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
+                    written.append(piece)
                     yield piece
+            if usage is not None:  # its streamed chunks carry no counts
+                text = "".join(written).encode()
+                usage["completion_tokens"] = len(self.llm.tokenize(text, add_bos=False))
 
     def _prepare(self, messages: Messages, ids: list[int]) -> None:
         """Leave in the context the part of `ids` it can start from: a kept context of this

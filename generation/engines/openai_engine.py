@@ -52,6 +52,9 @@ class OpenAIGenerator:
                 if usage is not None and chunk.usage_metadata:
                     usage["prompt_tokens"] = chunk.usage_metadata["input_tokens"]
                     usage["completion_tokens"] = chunk.usage_metadata["output_tokens"]
+                    details = chunk.usage_metadata.get("input_token_details") or {}
+                    if "cache_read" in details:
+                        usage["cached_tokens"] = details["cache_read"]
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
             raise MinigiantError(
                 f"the generator server at {self.settings.base_url} did not answer ({exc}); "
