@@ -73,6 +73,11 @@ class _Run:
     doubt: float | None = None
     refusal: float | None = None
 
+    def add_usage(self, usage: dict[str, int]) -> None:
+        """Counts summed over the generators that answered (a cascade's two)."""
+        for key, value in usage.items():
+            self.usage[key] = self.usage.get(key, 0) + value
+
     def evidence(self) -> list[str]:
         """What the checker reads of each passage: its title and what the generator read."""
         return [titled(p.title, p.read_text) for p in self.passages]
@@ -396,14 +401,18 @@ class QA:
             return
         if gate is not None and run.best is not None:
             run.coverage = question_coverage(run.question, [p.read_text for p in run.passages])
+        # the first reading of the prompt says what of it came from a kept state; the answer
+        # after the gate's reading starts from that reading
+        first: dict[str, int] = {}
         if settings.abstain_above is not None or gate is not None:
-            doubt = generator.opening_probabilities(messages, [ABSTAIN])
+            doubt = generator.opening_probabilities(messages, [ABSTAIN], first)
             run.doubt = None if doubt is None else doubt[0]
             signals = run.signals()
             if gate is not None and signals is not None and gate.needs_refusal(signals):
                 run.refusal = read_refusal(generator, run.question, run.passages, run.history)
             run.timings["doubt"] = time.perf_counter() - begun
             if run.doubt is not None and _doubtful(run, settings.abstain_above, gate):
+                run.add_usage(first)
                 yield ABSTAIN
                 return
         citations = CitationFilter(len(run.passages))
@@ -413,8 +422,7 @@ class QA:
             out = attributor.feed(citations.feed(piece))
             if out:
                 yield out
-        for key, value in usage.items():
-            run.usage[key] = run.usage.get(key, 0) + value
+        run.add_usage({**usage, **first})
         tail = attributor.feed(citations.flush()) + attributor.flush()
         if tail:
             yield tail

@@ -42,7 +42,10 @@ def test_the_default_generator_answers_right_and_cited(
         assert expected in answer.text, answer.text
         assert [Path(c.passage.source).name for c in answer.citations] == [name], answer.text
         assert answer.grounded, answer.verdicts
-        assert answer.usage["prompt_tokens"] > 0 and answer.timings["prune"] > 0
+        assert answer.timings["prune"] > 0
+        # the gate read this question and its sources; the instructions and examples came
+        # from the state warm_up kept
+        assert 300 < answer.usage["cached_tokens"] < answer.usage["prompt_tokens"] - 20
 
 
 def test_stream_yields_pieces_then_the_answer(qa: QA) -> None:

@@ -80,9 +80,13 @@ class Generator(Protocol):
     ) -> Iterator[str]: ...
 
     def opening_probabilities(
-        self, messages: Messages, openings: Sequence[str]
+        self,
+        messages: Messages,
+        openings: Sequence[str],
+        usage: dict[str, int] | None = None,
     ) -> list[float] | None:
         """The model's probability that its reply starts with each opening's first token;
         None where the engine cannot tell. Costs one read of the prompt, which a later prompt
-        sharing its beginning (the answer that follows) reuses."""
+        sharing its beginning (the answer that follows) reuses; `usage` receives
+        `prompt_tokens` and `cached_tokens`, as `stream` gives them."""
         ...

@@ -66,7 +66,10 @@ class LlamaCppGenerator:
         )
 
     def opening_probabilities(
-        self, messages: Messages, openings: Sequence[str]
+        self,
+        messages: Messages,
+        openings: Sequence[str],
+        usage: dict[str, int] | None = None,
     ) -> list[float] | None:
         """Read from the logits of the prompt's last token, which llama.cpp computes anyway;
         the prompt stays in the context, and the answer to the same chat (formatted and
@@ -80,6 +83,8 @@ class LlamaCppGenerator:
         first = [self.llm.tokenize(o.encode(), add_bos=False, special=False)[0] for o in openings]
         with self._lock:
             self._prepare(messages, ids)
+            if usage is not None:
+                usage.update(prompt_tokens=len(ids), cached_tokens=self._held(ids))
             logits = _read_prompt(self.llm, ids)
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
@@ -96,10 +101,9 @@ class LlamaCppGenerator:
             if self._template is not None:
                 ids = self._prompt_ids(messages)
                 self._prepare(messages, ids)
-                if usage is not None:  # what the context holds of it already is not read
-                    held = self.llm.input_ids[: self.llm.n_tokens].tolist()
+                if usage is not None:
                     usage["prompt_tokens"] = len(ids)
-                    usage["cached_tokens"] = min(shared_prefix(held, ids), len(ids) - 1)
+                    usage["cached_tokens"] = self._held(ids)
             elif usage is not None:  # llama-cpp-python's own format adds a few tokens to these
                 usage["prompt_tokens"] = sum(
                     len(self.llm.tokenize(m["content"].encode(), add_bos=False)) for m in messages
@@ -120,6 +124,11 @@ class LlamaCppGenerator:
             if usage is not None:  # its streamed chunks carry no counts
                 text = "".join(written).encode()
                 usage["completion_tokens"] = len(self.llm.tokenize(text, add_bos=False))
+
+    def _held(self, ids: list[int]) -> int:
+        """The prompt's tokens the context holds already, which it does not read again."""
+        held = self.llm.input_ids[: self.llm.n_tokens].tolist()
+        return min(shared_prefix(held, ids), len(ids) - 1)
 
     def _prepare(self, messages: Messages, ids: list[int]) -> None:
         """Leave in the context the part of `ids` it can start from: a kept context of this

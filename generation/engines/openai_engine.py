@@ -30,7 +30,12 @@ class OpenAIGenerator:
             max_retries=1,
         )
 
-    def opening_probabilities(self, messages: Messages, openings: Sequence[str]) -> None:
+    def opening_probabilities(
+        self,
+        messages: Messages,
+        openings: Sequence[str],
+        usage: dict[str, int] | None = None,
+    ) -> None:
         """Servers differ in whether and how they return log-probabilities."""
         return None
 

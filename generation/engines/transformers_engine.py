@@ -104,7 +104,12 @@ class TransformersGenerator:
             return
         self._disk.settle(fixed, lambda ids: self._disk.save(ids, cache))
 
-    def opening_probabilities(self, messages: Messages, openings: Sequence[str]) -> list[float]:
+    def opening_probabilities(
+        self,
+        messages: Messages,
+        openings: Sequence[str],
+        usage: dict[str, int] | None = None,
+    ) -> list[float]:
         """Reads the prompt into the reusable cache, so the answer after it starts at once."""
         import torch
         from transformers import DynamicCache
@@ -117,6 +122,8 @@ class TransformersGenerator:
             cache = cache or DynamicCache(config=self.model.config)
             if cache.get_seq_length() >= len(ids):  # this very prompt was probed last
                 cache.crop(len(ids) - 1 - cache.get_seq_length())  # read its last token again
+            if usage is not None:
+                usage.update(prompt_tokens=len(ids), cached_tokens=cache.get_seq_length())
             unread = torch.tensor([ids[cache.get_seq_length() :]], device=self.model.device)
             out = self.model(input_ids=unread, cache=cache, use_cache=True, logits_to_keep=1)
             logits = out.logits[0, -1].float()
