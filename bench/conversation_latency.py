@@ -21,16 +21,17 @@ import numpy as np
 from common import print_result, setup_logging
 from tqdm import tqdm
 
-from app.eval.datasets import data_root, load_mtrag, sample
+from app.eval.datasets import ConversationTask, data_root, load_mtrag, sample
 from app.eval.indexes import mtrag_index
 from app.qa import QA
 from app.settings import Settings
 
 
-def conversations(count: int, turns: int, seed: int) -> list[list[dict[str, str]]]:
+def conversations(
+    tasks: list[ConversationTask], count: int, turns: int, seed: int
+) -> list[list[dict[str, str]]]:
     """Distinct MTRAG conversations of at least `turns` user turns, alternating user and
     agent, cut to their first `turns` exchanges (the last without its reply)."""
-    tasks, _ = load_mtrag(data_root() / "mtrag")
     found: dict[str, list[dict[str, str]]] = {}
     for task in tasks:
         messages = [*task.history, {"role": "user", "content": task.question}]
@@ -51,8 +52,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     setup_logging()
-    chats = conversations(args.conversations, args.turns, args.seed)
-    _, passages = load_mtrag(data_root() / "mtrag")
+    tasks, passages = load_mtrag(data_root() / "mtrag")
+    chats = conversations(tasks, args.conversations, args.turns, args.seed)
     settings = Settings()
     settings = settings.model_copy(update={"index": mtrag_index(passages, settings)})
     rows, later = [], {}

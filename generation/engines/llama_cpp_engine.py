@@ -84,7 +84,7 @@ class LlamaCppGenerator:
         with self._lock:
             self._prepare(messages, ids)
             if usage is not None:
-                usage.update(prompt_tokens=len(ids), cached_tokens=self._held(ids))
+                usage.update(prompt_tokens=len(ids), cached_tokens=_held(self.llm, ids))
             logits = _read_prompt(self.llm, ids)
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
@@ -103,7 +103,7 @@ class LlamaCppGenerator:
                 self._prepare(messages, ids)
                 if usage is not None:
                     usage["prompt_tokens"] = len(ids)
-                    usage["cached_tokens"] = self._held(ids)
+                    usage["cached_tokens"] = _held(self.llm, ids)
             elif usage is not None:  # llama-cpp-python's own format adds a few tokens to these
                 usage["prompt_tokens"] = sum(
                     len(self.llm.tokenize(m["content"].encode(), add_bos=False)) for m in messages
@@ -124,11 +124,6 @@ class LlamaCppGenerator:
             if usage is not None:  # its streamed chunks carry no counts
                 text = "".join(written).encode()
                 usage["completion_tokens"] = len(self.llm.tokenize(text, add_bos=False))
-
-    def _held(self, ids: list[int]) -> int:
-        """The prompt's tokens the context holds already, which it does not read again."""
-        held = self.llm.input_ids[: self.llm.n_tokens].tolist()
-        return min(shared_prefix(held, ids), len(ids) - 1)
 
     def _prepare(self, messages: Messages, ids: list[int]) -> None:
         """Leave in the context the part of `ids` it can start from: a kept context of this
@@ -219,14 +214,19 @@ def _chat_template(llm, reply: bool):
     )
 
 
+def _held(llm, ids: list[int]) -> int:
+    """The prompt's tokens the context holds already, which it does not read again (all but
+    the last at most: its logits are what a reading is for)."""
+    return min(shared_prefix(llm.input_ids[: llm.n_tokens].tolist(), ids), len(ids) - 1)
+
+
 def _read_prompt(llm, ids: list[int]):
     """The next-token logits after `ids`, reading only what the context does not already hold
     (at least the last token, whose logits llama.cpp keeps)."""
     import llama_cpp
     import numpy as np
 
-    shared = shared_prefix(llm.input_ids[: llm.n_tokens].tolist(), ids)
-    llm.n_tokens = min(shared, len(ids) - 1)  # eval() drops the context past n_tokens
+    llm.n_tokens = _held(llm, ids)  # eval() drops the context past n_tokens
     llm.eval(ids[llm.n_tokens :])
     logits = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
     return np.ctypeslib.as_array(logits, shape=(llm.n_vocab(),)).astype(np.float64)
