@@ -9,6 +9,8 @@ default call, the top 10.
 Any CrossEncoder ids or folders can be timed side by side with --reranker A B (a student
 from `minigiant train reranker-student`, say); ours caps inputs at the 128 tokens it was
 trained on. Accuracy per setting: `minigiant eval retrieval`.
+The checker runs with its batches side by side, one per core (the default), and once more
+with one batch at a time over all cores.
 The pruner's call (the shipped reranker scoring every sentence of the top 5 passages) is
 timed at each of --batch-sizes, the sizes taking turns call by call.
 
@@ -112,19 +114,33 @@ def main() -> None:
     for size, seconds in by_size.items():
         record(f"prune: {mean:.0f} sentences of 5 passages, batches of {size}", seconds)
 
-    for precision in kernels:
-        checker = FactChecker(CheckerSettings(dtype=precision))
+    answers = []
+    for _, passages in calls:
+        evidence = passages[:5]
+        sentences = [p.split(". ")[0].rstrip(".") + "." for p in evidence]
+        answers.append((" ".join(f"{s} [{i + 1}]" for i, s in enumerate(sentences)), evidence))
+        assert len(split_sentences(answers[-1][0])) >= 5
+    # each kernel with batches side by side, one per core (the default), and the rule's pick
+    # once more with one batch at a time over all cores; the two take turns call by call
+    checkers = {
+        f"check 5 sentences x 5 passages (shipped checker), {precision}{suffix}": FactChecker(
+            CheckerSettings(dtype=precision, workers=workers)
+        )
+        for precision in kernels
+        for workers, suffix in (
+            ((None, ""), (1, ", one batch at a time")) if precision == kernels[1] else ((None, ""),)
+        )
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in checkers}
+    for checker in checkers.values():
         checker.check("Warm-up sentence.", ["Warm-up passage."])
-        seconds = []
-        for _, passages in calls:
-            evidence = passages[:5]
-            sentences = [p.split(". ")[0].rstrip(".") + "." for p in evidence]
-            answer = " ".join(f"{s} [{i + 1}]" for i, s in enumerate(sentences))
-            assert len(split_sentences(answer)) >= 5
+    for n, (answer, evidence) in enumerate(answers):
+        for name in list(checkers) if n % 2 == 0 else list(checkers)[::-1]:
             started = time.perf_counter()
-            checker.check(answer, evidence)
-            seconds.append(time.perf_counter() - started)
-        record(f"check 5 sentences x 5 passages (shipped checker), {precision}", seconds)
+            checkers[name].check(answer, evidence)
+            seconds[name].append(time.perf_counter() - started)
+    for name, taken in seconds.items():
+        record(name, taken)
     base = str(table[0]["call"])
     print_result(
         f"Reranking and checking latency, {args.calls} calls each",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
+from indexing.core_parallel import CoreWorkers
 from indexing.kernels import EncoderPrecision, encoder_precision, quantize_int8, torch_dtype
 from indexing.models import load_once, resolve_model
 from indexing.openvino_kernels import run_on_openvino
@@ -36,6 +37,9 @@ class EmbedderSettings(BaseModel):
     model: str = "all-MiniLM-L6-v2"
     device: str | None = None
     batch_size: int | None = Field(None, ge=1)  # None: best_batch_size for the device
+    # batches computed side by side (indexing/core_parallel.py); None: one per physical core
+    # for torch on a CPU, 1.13x one batch at a time over both cores when indexing here
+    workers: int | None = Field(None, ge=1)
     query_prefix: str = ""
     passage_prefix: str = ""
     # auto: indexing/kernels.py decides from the hardware. bf16 vectors keep cosine >= 0.998
@@ -61,6 +65,7 @@ class Embedder:
         model: str = "all-MiniLM-L6-v2",
         device: str | None = None,
         batch_size: int | None = None,
+        workers: int | None = None,
         query_prefix: str = "",
         passage_prefix: str = "",
         dtype: EncoderPrecision = "auto",
@@ -73,6 +78,7 @@ class Embedder:
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         self.precision = encoder_precision(self.device, dtype)
+        self._cores = CoreWorkers.for_model(self.device, self.precision, workers)
         path = resolve_model(model, setting)
         self.model = load_once(
             ("embedder", path, self.device, self.precision), setting, lambda: self._load(path)
@@ -102,6 +108,10 @@ class Embedder:
         return int(get())
 
     @property
+    def workers(self) -> int:
+        return self._cores.workers
+
+    @property
     def tokenizer(self) -> object:
         return self.model.tokenizer
 
@@ -118,13 +128,21 @@ class Embedder:
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=False,  # below, in fp32
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
+        if self.workers > 1 and len(texts) > self.batch_size:
+            vectors = self._cores.map_batches(
+                self._encode_batch, texts, self.batch_size, progress=progress, desc="embedding"
+            )
+        else:
+            vectors = self._encode_batch(texts, progress)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         # normalised in fp32: in bf16 (8-bit mantissa) norms would come out up to ~0.5% off one
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def _encode_batch(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=False,  # in _encode, in fp32
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )

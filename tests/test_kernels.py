@@ -88,6 +88,22 @@ def test_bf16_embeddings_point_where_fp32_ones_do() -> None:
     assert int(np.argmax(half @ half[1])) == 1 and int(np.argsort(half @ half[1])[-2]) == 0
 
 
+# not int8: its activations are scaled per batch, so a text's vector moves with its batch mates
+@pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
+def test_batches_side_by_side_give_each_text_its_own_vector_in_order(dtype: str) -> None:
+    import torch
+
+    texts = [f"{s} Item {i}." + " More words here." * (i % 7) for i in range(45) for s in SENTENCES]
+    one = Embedder("all-MiniLM-L6-v2", device="cpu", dtype=dtype, batch_size=4, workers=1)
+    three = Embedder("all-MiniLM-L6-v2", device="cpu", dtype=dtype, batch_size=4, workers=3)
+    threads = torch.get_num_threads()
+    side_by_side = three.embed_passages(texts)
+    assert torch.get_num_threads() == threads  # the workers' own count stays theirs
+    assert side_by_side.shape == (len(texts), 384)
+    assert np.min(np.sum(one.embed_passages(texts) * side_by_side, axis=1)) >= 0.9999
+    assert np.allclose(three.embed_passages(texts[:3]), one.embed_passages(texts[:3]), atol=1e-2)
+
+
 def test_openvino_computes_what_torch_computes() -> None:
     pytest.importorskip("openvino")
     from retrieval.rerank import Reranker
