@@ -11,11 +11,13 @@ from app.settings import Settings
 from generation.answerability import load_gate
 from generation.engines.factory import resolved_engine
 from generation.injection import load_detector
+from indexing.core_parallel import CoreWorkers
 from indexing.documents import page_label
 from indexing.embedding import best_device
 from indexing.kernels import (
     BF16_FLAGS,
     VNNI_FLAGS,
+    EncoderPrecision,
     cpu_flags,
     encoder_precision,
     generator_precision,
@@ -99,7 +101,7 @@ def kernels_info(settings: Settings) -> str:
     lines = [
         f"device:    {device} (bf16/int8 CPU flags: {', '.join(flags)})",
         f"generator: {gen.model} via {engine} ({precision})",
-        f"embedder:  {emb.model} ({encoder_precision(emb.device or best_device(), emb.dtype)})",
+        f"embedder:  {emb.model} ({_encoder_format(emb.device, emb.dtype, emb.workers)})",
     ]
     ret = settings.retrieval
     if ret.reranker:
@@ -107,8 +109,8 @@ def kernels_info(settings: Settings) -> str:
     if gen.answerability:
         lines.append(f"gate:      {gen.answerability} ({_gate_fit(settings)})")
     if checker.model:
-        checker_precision = encoder_precision(checker.device or best_device(), checker.dtype)
-        lines.append(f"checker:   {checker.model} ({checker_precision})")
+        checker_format = _encoder_format(checker.device, checker.dtype, checker.workers)
+        lines.append(f"checker:   {checker.model} ({checker_format})")
     if detector := load_detector(settings.context.injection_detector):
         second = detector.second_opinion
         confirmed = f", what they flag confirmed with {second['embedder']}" if second else ""
@@ -117,6 +119,14 @@ def kernels_info(settings: Settings) -> str:
         large = settings.large_generator
         lines.append(f"large:     {large.model} via {resolved_engine(large)}")
     return "\n".join(lines)
+
+
+def _encoder_format(device: str | None, dtype: EncoderPrecision, workers: int | None) -> str:
+    """A small encoder's number format, and how many batches it computes side by side."""
+    device = device or best_device()
+    precision = encoder_precision(device, dtype)
+    side_by_side = CoreWorkers.for_model(device, precision, workers).workers
+    return precision + (f", {side_by_side} batches side by side" if side_by_side > 1 else "")
 
 
 def _gate_fit(settings: Settings) -> str:

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from indexing.kernels import cpu_flags
+from indexing.kernels import cpu_flags, math_threads
 from tests.conftest import FACTS
 
 
@@ -50,6 +50,11 @@ def test_index_ask_info(private_corpus: tuple[Path, Path]) -> None:
     built = info.stdout.split("llama.cpp built for ", 1)[1].splitlines()[0].rstrip(")")
     assert "AVX2" in built.split(", ") or "avx2" not in cpu_flags()
     assert "embedder:  all-MiniLM-L6-v2 (" in info.stdout
+    # the index's own embedder line first, then how the model runs here
+    embedder_line = info.stdout.rsplit("embedder:  all-MiniLM-L6-v2 (", 1)[1].splitlines()[0]
+    # OpenVINO takes every core for each request of its own
+    side_by_side = math_threads() > 1 and not embedder_line.startswith("openvino")
+    assert ("batches side by side" in embedder_line) == side_by_side
     assert "reranker:  minigiant-reranker (" in info.stdout
     assert "guard:     minigiant-injection (n-grams, what they flag confirmed with" in info.stdout
     # the shipped gate was fitted for the default generator, not the tests' small one
