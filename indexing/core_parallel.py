@@ -1,12 +1,12 @@
 """A small model's batches spread over the CPU's cores, each core running whole batches alone.
 
-A 384-wide encoder's matrix products are too small for two threads to share one without
-waiting on each other: on two AVX-512-BF16 cores, indexing with each core embedding its own
-batches in one thread ran 1.13x as fast as with both splitting every product of one batch
-(bench/indexing_vs_langchain.py), and checking a five-sentence answer 1.14x
-(bench/rerank_check_latency.py). Not for the pruner's short sentences, which ran 0.82x
-(bench/README.md). torch's thread count is per thread (OpenMP), so the workers' setting
-leaves the caller's own as it was.
+A batch is not all matrix products: tokenising it, Python between the operations and pooling
+run on one core while the other waits, when both cores share each product of one batch.
+With a batch per core, one core's serial work overlaps the other's products. On two
+AVX-512-BF16 cores (where a MiniLM-sized bf16 product itself runs 1.9-2.0x faster on two
+threads than on one), indexing ran 1.13x as fast (bench/indexing_vs_langchain.py) and
+checking a five-sentence answer 1.14x (bench/rerank_check_latency.py). The pruner's short
+sentences ran 0.82x: one thread read them at under half the speed of two (bench/README.md).
 """
 
 from __future__ import annotations
@@ -50,15 +50,30 @@ class CoreWorkers:
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    self.workers, "core-worker", initializer=self._set_threads
-                )
+                self._pool = self._start()
             return self._pool
 
-    def _set_threads(self) -> None:
+    def _start(self) -> ThreadPoolExecutor:
+        """The worker threads, each holding its own thread count. torch.set_num_threads also
+        sets the count that threads computing for the first time later take up (a web
+        server's new request thread, or the main thread before its first forward pass: its
+        attention then ran on one core), so the caller's count is set back once every worker
+        holds its own."""
         import torch
 
-        torch.set_num_threads(self.threads_each)
+        callers = torch.get_num_threads()
+        pool = ThreadPoolExecutor(self.workers, "core-worker")
+        # each worker waits for the others, so every task lands on a thread of its own
+        everyone = threading.Barrier(self.workers)
+
+        def hold_threads() -> None:
+            torch.set_num_threads(self.threads_each)
+            everyone.wait()
+
+        for started in [pool.submit(hold_threads) for _ in range(self.workers)]:
+            started.result()
+        torch.set_num_threads(callers)
+        return pool
 
     def map_batches(
         self,

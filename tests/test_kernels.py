@@ -104,6 +104,21 @@ def test_batches_side_by_side_give_each_text_its_own_vector_in_order(dtype: str)
     assert np.allclose(three.embed_passages(texts[:3]), one.embed_passages(texts[:3]), atol=1e-2)
 
 
+def test_the_workers_leave_a_new_thread_the_callers_thread_count() -> None:
+    import threading
+
+    import torch
+
+    callers = torch.get_num_threads()
+    Embedder("all-MiniLM-L6-v2", device="cpu", batch_size=2, workers=2).embed_passages(SENTENCES)
+    seen = []
+    later = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    later.start()
+    later.join()
+    # torch.set_num_threads in a worker sets what threads computing later take up too
+    assert seen == [callers] and torch.get_num_threads() == callers
+
+
 def test_openvino_computes_what_torch_computes() -> None:
     pytest.importorskip("openvino")
     from retrieval.rerank import Reranker
