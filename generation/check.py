@@ -83,7 +83,7 @@ class CheckerSettings(BaseModel):
     min_named_share: float | None = Field(0.35, ge=0.0, le=1.0)
     batch_size: int = Field(16, ge=1)  # small batches: less padding of short sentences
     # batches computed side by side (indexing/core_parallel.py); None: one per physical core
-    # for torch on a CPU, 1.15x one batch at a time over both cores for a five-sentence answer
+    # for torch on a CPU, 1.14x one batch at a time over both cores for a five-sentence answer
     # against five passages here
     workers: int | None = Field(None, ge=1)
     device: str | None = None

@@ -4,7 +4,7 @@ A batch is not all matrix products: tokenising it, Python between the operations
 run on one core while the other waits, when both cores share each product of one batch.
 With a batch per core, one core's serial work overlaps the other's products. On two
 AVX-512-BF16 cores (where a MiniLM-sized bf16 product itself runs 1.9-2.0x faster on two
-threads than on one), indexing ran 1.13x as fast (bench/indexing_vs_langchain.py) and
+threads than on one), indexing ran 1.08-1.13x as fast (bench/indexing_vs_langchain.py) and
 checking a five-sentence answer 1.14x (bench/rerank_check_latency.py). The pruner's short
 sentences ran 0.82x: one thread read them at under half the speed of two (bench/README.md).
 """

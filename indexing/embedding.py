@@ -38,7 +38,7 @@ class EmbedderSettings(BaseModel):
     device: str | None = None
     batch_size: int | None = Field(None, ge=1)  # None: best_batch_size for the device
     # batches computed side by side (indexing/core_parallel.py); None: one per physical core
-    # for torch on a CPU, 1.13x one batch at a time over both cores when indexing here
+    # for torch on a CPU, 1.08-1.13x one batch at a time over both cores when indexing here
     workers: int | None = Field(None, ge=1)
     query_prefix: str = ""
     passage_prefix: str = ""
