@@ -5,8 +5,8 @@ run on one core while the other waits, when both cores share each product of one
 With a batch per core, one core's serial work overlaps the other's products. On two
 AVX-512-BF16 cores (where a MiniLM-sized bf16 product itself runs 1.9-2.0x faster on two
 threads than on one), indexing ran 1.08-1.13x as fast (bench/indexing_vs_langchain.py) and
-checking a five-sentence answer 1.14x (bench/rerank_check_latency.py). The pruner's short
-sentences ran 0.82x: one thread read them at under half the speed of two (bench/README.md).
+checking a five-sentence answer 1.14x (bench/rerank_check_latency.py). The pruner's ~40
+sentences ran 0.82x: each half of the call cost 64% of the whole (bench/README.md).
 """
 
 from __future__ import annotations
