@@ -68,7 +68,8 @@ def main() -> None:
     # default); the shipped reading, the window(s) richest in the query's terms
     focused = (shipped.rerank_window_words, shipped.rerank_windows_read)
     readings = [(None, None), (70, None), focused]
-    kernels = list(dict.fromkeys(["float32", encoder_precision("cpu"), "int8"]))
+    rule = encoder_precision("cpu")
+    kernels = list(dict.fromkeys(["float32", rule, "int8"]))
     for model in args.reranker:
         for window_words, windows_read in readings:
             for precision in kernels:
@@ -128,7 +129,7 @@ def main() -> None:
         )
         for precision in kernels
         for workers, suffix in (
-            ((None, ""), (1, ", one batch at a time")) if precision == kernels[1] else ((None, ""),)
+            ((None, ""), (1, ", one batch at a time")) if precision == rule else ((None, ""),)
         )
     }
     seconds: dict[str, list[float]] = {name: [] for name in checkers}

@@ -205,11 +205,9 @@ class CrossEncoderScorer:
         return best_window_scores(windows, self._predict)
 
     def _predict(self, flat: list[tuple[str, str]]) -> Sequence[float]:
-        if self._cores.workers > 1 and len(flat) > self.settings.batch_size:
-            return self._cores.map_batches(
-                self._predict_batch, flat, self.settings.batch_size, length=_pair_length
-            ).tolist()
-        return self._predict_batch(flat)
+        return self._cores.map_batches(
+            self._predict_batch, flat, self.settings.batch_size, length=_pair_length
+        ).tolist()
 
     def _predict_batch(self, flat: list[tuple[str, str]]) -> Sequence[float]:
         import torch

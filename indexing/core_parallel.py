@@ -84,21 +84,32 @@ class CoreWorkers:
         progress: bool = False,
         desc: str = "batches",
     ) -> np.ndarray:
-        """`compute` over `items`, one output row per item in `items`' order. Longest first,
-        the items are dealt in turn to the workers' tasks, `batches_per_task` batches each,
-        so the workers' tasks of one round hold items of the same lengths and end together; a
+        """`compute` over `items`, one output row per item in `items`' order, in the batches
+        sentence-transformers would cut (longest first, `batch_size` each), `batches_per_task`
+        to a call. With one worker, or items that fit one batch, the calls run here in the
+        caller's thread. Otherwise the items are dealt longest first, in turn, to the workers'
+        tasks, so the tasks of one round hold items of the same lengths and end together; a
         task that ended the run alone would leave the other cores idle."""
         if not items:
             raise ValueError("nothing to compute")
         order = sorted(range(len(items)), key=lambda i: -length(items[i]))
-        span = self.workers * batch_size * self.batches_per_task
-        tasks = [
-            order[start + k : start + span : self.workers]
-            for start in range(0, len(order), span)
-            for k in range(self.workers)
-        ]
-        tasks = [task for task in tasks if task]
-        results = self._executor().map(lambda task: compute([items[i] for i in task]), tasks)
+        span = batch_size * self.batches_per_task
+
+        def run(task: list[int]) -> Sequence[float] | np.ndarray:
+            return compute([items[i] for i in task])
+
+        if self.workers == 1 or len(items) <= batch_size:
+            tasks = [order[start : start + span] for start in range(0, len(order), span)]
+            results = map(run, tasks)
+        else:
+            span *= self.workers
+            dealt = (
+                order[start + k : start + span : self.workers]
+                for start in range(0, len(order), span)
+                for k in range(self.workers)
+            )
+            tasks = [task for task in dealt if task]
+            results = self._executor().map(run, tasks)
         rows = np.empty(0)
         with tqdm(total=len(items), desc=desc, disable=not progress) as bar:
             for task, result in zip(tasks, results, strict=True):

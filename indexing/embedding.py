@@ -128,21 +128,18 @@ class Embedder:
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if self.workers > 1 and len(texts) > self.batch_size:
-            vectors = self._cores.map_batches(
-                self._encode_batch, texts, self.batch_size, progress=progress, desc="embedding"
-            )
-        else:
-            vectors = self._encode_batch(texts, progress)
+        vectors = self._cores.map_batches(
+            self._encode_batch, texts, self.batch_size, progress=progress, desc="embedding"
+        )
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         # normalised in fp32: in bf16 (8-bit mantissa) norms would come out up to ~0.5% off one
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
-    def _encode_batch(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
         return self.model.encode(
             texts,
             batch_size=self.batch_size,
             normalize_embeddings=False,  # in _encode, in fp32
             convert_to_numpy=True,
-            show_progress_bar=progress,
+            show_progress_bar=False,  # map_batches shows the progress
         )
