@@ -9,7 +9,7 @@ import pytest
 
 from generation.engines.llama_cpp_engine import unused_instruction_sets
 from indexing.embedding import Embedder
-from indexing.int8_linear import Int8Linear
+from indexing.int8_linear import Int8Linear, int8_model
 from indexing.kernels import (
     AMX_FLAGS,
     BF16_FLAGS,
@@ -67,10 +67,63 @@ def test_an_int8_linear_layer_computes_what_the_float_one_does(dtype: str) -> No
     x = torch.randn(2, 7, 256, dtype=linear.weight.dtype)
     x[0, 3] *= 50  # one outlier token must not coarsen the others (per-token scales)
     with torch.inference_mode():
-        exact, approx = linear(x), Int8Linear(linear)(x)
+        exact, approx = linear(x), Int8Linear.from_linear(linear)(x)
     assert approx.shape == exact.shape and approx.dtype == exact.dtype
     error = (approx - exact).float().norm(dim=-1) / exact.float().norm(dim=-1)
     assert float(error.max()) < 0.03
+
+
+def _tiny_causal_lm(seed: int):
+    """A real transformers model small enough to build in milliseconds, in bf16."""
+    import torch
+    from transformers import AutoModelForCausalLM, Qwen2Config
+
+    config = Qwen2Config(
+        vocab_size=500,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    return AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16).eval()
+
+
+def test_the_int8_layers_a_process_keeps_give_the_next_one_the_same_numbers(
+    tmp_path: Path,
+) -> None:
+    """Quantising reads every bf16 page of the model (GBs resident for the 1.5B one), so the
+    int8 layers are kept in a file the next process reads instead. Either way the model
+    computes exactly what its Linear layers in int8 and everything else in fp32 compute."""
+    import torch
+
+    ids = torch.tensor([[3, 14, 159, 265, 358, 97, 93]])
+    kept = tmp_path / "int8" / "tiny.safetensors"
+    with torch.inference_mode():
+        first = int8_model(_tiny_causal_lm(0), kept)
+        assert kept.exists() and first.get_input_embeddings().weight.dtype == torch.bfloat16
+        expected = first(input_ids=ids).logits
+        assert expected.dtype == torch.float32
+        reference = _tiny_causal_lm(0)
+        for name, module in list(reference.named_modules()):
+            if isinstance(module, torch.nn.Linear):
+                parent, _, child = name.rpartition(".")
+                setattr(reference.get_submodule(parent), child, Int8Linear.from_linear(module))
+        assert torch.equal(reference.float()(input_ids=ids).logits, expected)
+        # other Linear weights, the same embedding and norms: the kept layers are the ones read
+        second = _tiny_causal_lm(0)
+        for module in second.modules():
+            if isinstance(module, torch.nn.Linear):
+                module.weight.data.normal_()
+        assert torch.equal(int8_model(second, kept)(input_ids=ids).logits, expected)
+        # a model whose layers the file does not hold is quantised again, and kept instead
+        wider = _tiny_causal_lm(1)
+        wider.lm_head = torch.nn.Linear(64, 600, bias=False, dtype=torch.bfloat16)
+        written = kept.stat().st_ino
+        assert int8_model(wider, kept)(input_ids=ids).logits.shape[-1] == 600
+        assert kept.stat().st_ino != written  # a new file renamed into place
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float32", "int8", "openvino"])

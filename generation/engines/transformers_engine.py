@@ -21,7 +21,8 @@ from generation.engines.prefix_store import PrefixStore, store_key
 from generation.engines.prompt_cache import PromptCaches
 from indexing.assembled import model_cache
 from indexing.embedding import best_device
-from indexing.int8_linear import quantise_linears
+from indexing.int8_linear import FORMAT as INT8_FORMAT
+from indexing.int8_linear import int8_model
 from indexing.kernels import generator_precision, torch_dtype
 from indexing.models import load_once, resolve_model
 
@@ -55,8 +56,9 @@ class TransformersGenerator:
         )
 
     def _load(self, path: str, gguf: str | None):
-        """The model in its precision; int8 quantises a bf16 copy's Linear layers at load
-        (seconds) and computes the rest in fp32, which decodes faster than bf16 here."""
+        """The model in its precision; int8 quantises a bf16 copy's Linear layers once (the
+        int8 layers are kept on disk for later processes) and computes the rest in fp32,
+        which decodes faster than bf16 here."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         weights = "bfloat16" if self.precision == "int8" else self.precision
@@ -72,8 +74,10 @@ class TransformersGenerator:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device)
         if self.precision == "int8":
-            log.info("quantising %s's Linear layers to int8", path)
-            model = quantise_linears(model).float()
+            key = store_key(path, *_versions(), "int8", INT8_FORMAT)
+            kept = model_cache() / "int8" / f"{key}.safetensors"
+            log.info("%s's Linear layers in int8 (kept in %s)", path, kept)
+            model = int8_model(model, kept)
         model.eval()
         return tokenizer, model
 
