@@ -15,13 +15,13 @@ in a file that later processes read instead (1.5 GB for the 1.5B model).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import torch
+
+from indexing.cache_files import keep_newest, write_whole
 
 log = logging.getLogger(__name__)
 
@@ -145,29 +145,12 @@ def _read(kept: Path, model: torch.nn.Module, linears: list[str]) -> dict[str, I
 
 
 def _write(kept: Path, model: torch.nn.Module) -> None:
-    """The model's int8 layers in `kept` (written beside it, then renamed, so a reader never
-    sees half a file), the least recently used other files of its folder removed; a folder
-    that cannot be written costs the next process its load time, never an answer."""
+    """The model's int8 layers in `kept`, written whole (cache_files.py)."""
     from safetensors.torch import save_file
 
     tensors: dict[str, torch.Tensor] = {}
     for name, module in model.named_modules():
         if isinstance(module, Int8Linear):
             tensors.update(module.tensors(name))
-    try:
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=kept.parent, suffix=".tmp")
-        os.close(handle)
-        try:
-            save_file(tensors, temporary)
-            os.replace(temporary, kept)
-        finally:
-            Path(temporary).unlink(missing_ok=True)
-    except OSError as exc:
-        log.warning("could not keep the int8 layers in %s: %s", kept, exc)
-        return
-    # another process may remove or still use (Windows) a file meanwhile: it stays, then
-    with contextlib.suppress(OSError):
-        others = sorted(kept.parent.glob(f"*{kept.suffix}"), key=lambda p: p.stat().st_mtime_ns)
-        for old in [p for p in others if p != kept][: max(0, len(others) - KEEP)]:
-            old.unlink(missing_ok=True)
+    if write_whole(kept, lambda path: save_file(tensors, str(path))):
+        keep_newest(kept.parent, f"*{kept.suffix}", KEEP, kept)

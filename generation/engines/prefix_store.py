@@ -24,9 +24,10 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from indexing.cache_files import keep_newest, write_whole
 
 log = logging.getLogger(__name__)
 
@@ -95,21 +96,10 @@ class PrefixStore:
         return self.path
 
     def write(self, ids: list[int], writer: Callable[[Path], None]) -> None:
-        """`writer` fills a temporary file with the prefix `ids`, which is then renamed, so a
-        reader never sees half a file; a read-only cache folder costs speed, never the answer."""
+        """`writer` fills a file with the prefix `ids` (written whole: cache_files.py)."""
         self.path = self.file_for(ids)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            os.close(handle)
-            try:
-                writer(Path(temporary))
-                os.replace(temporary, self.path)
-            finally:
-                Path(temporary).unlink(missing_ok=True)
-            self._forget_old()
-        except OSError as exc:
-            log.warning("could not keep the prompt cache in %s: %s", self.path, exc)
+        if write_whole(self.path, writer):
+            keep_newest(self.folder, "prefix-*", KEEP, self.path)
 
     def load(self, config, device: str) -> tuple[list[int], object] | None:
         """(token ids, DynamicCache) or None when there is no readable file."""
@@ -140,15 +130,3 @@ class PrefixStore:
         self.write(
             ids, lambda path: save_file(tensors, str(path), metadata={"ids": json.dumps(ids)})
         )
-
-    def _forget_old(self) -> None:
-        """Remove the files of models and versions no longer used, newest KEEP left."""
-        files = []
-        for path in self.folder.glob("prefix-*"):  # mkstemp's files are named tmp*
-            try:
-                files.append((path.stat().st_mtime_ns, path))
-            except OSError:  # removed by another process meanwhile
-                continue
-        for _, path in sorted(files, reverse=True)[KEEP:]:
-            if path != self.path:
-                path.unlink(missing_ok=True)
