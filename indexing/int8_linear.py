@@ -87,28 +87,18 @@ class Float32Rows(torch.nn.Module):
         return self.embedding(ids).float()
 
 
-def _quantise_linears(model: torch.nn.Module) -> torch.nn.Module:
-    """`model` with every Linear layer swapped in place for an Int8Linear."""
-    for module in list(model.modules()):
-        for child_name, child in list(module.named_children()):
-            if isinstance(child, torch.nn.Linear):
-                setattr(module, child_name, Int8Linear.from_linear(child))
-    return model
-
-
 def int8_model(model: torch.nn.Module, kept: Path) -> torch.nn.Module:
     """`model` (a 16-bit causal LM) with its Linear layers in int8 and the rest computing in
     fp32. The layers come from the file `kept` where an earlier process wrote them, else they
     are quantised and written there; either way the same numbers."""
-    linears = [name for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
-    layers = _read(kept, model, linears)
+    linears = {n: m for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    layers = _read(kept, linears)
     if layers is None:
-        _quantise_linears(model)
-        _write(kept, model)
-    else:
-        for name, layer in layers.items():
-            parent, _, child = name.rpartition(".")
-            setattr(model.get_submodule(parent), child, layer)
+        layers = {name: Int8Linear.from_linear(linear) for name, linear in linears.items()}
+        _write(kept, layers)
+    for name, layer in layers.items():
+        parent, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent), child, layer)
     rows = Float32Rows(model.get_input_embeddings())
     for module in model.modules():  # the rest (norms, biases) in fp32, as model.float() would
         if module is not rows.embedding:
@@ -117,7 +107,7 @@ def int8_model(model: torch.nn.Module, kept: Path) -> torch.nn.Module:
     return model
 
 
-def _read(kept: Path, model: torch.nn.Module, linears: list[str]) -> dict[str, Int8Linear] | None:
+def _read(kept: Path, linears: dict[str, torch.nn.Linear]) -> dict[str, Int8Linear] | None:
     """The int8 layers the file holds for `linears`, or None when it is missing or holds
     other ones (another model, an older format)."""
     from safetensors import SafetensorError
@@ -131,8 +121,7 @@ def _read(kept: Path, model: torch.nn.Module, linears: list[str]) -> dict[str, I
         log.warning("ignoring unreadable int8 layers %s: %s", kept, exc)
         return None
     layers = {}
-    for name in linears:
-        linear = model.get_submodule(name)
+    for name, linear in linears.items():
         weight, scale = tensors.get(f"{name}.weight"), tensors.get(f"{name}.scale")
         if weight is None or scale is None or weight.shape != linear.weight.shape:
             log.warning("%s holds other layers than the model's: quantising again", kept)
@@ -144,13 +133,10 @@ def _read(kept: Path, model: torch.nn.Module, linears: list[str]) -> dict[str, I
     return layers
 
 
-def _write(kept: Path, model: torch.nn.Module) -> None:
-    """The model's int8 layers in `kept`, written whole (cache_files.py)."""
+def _write(kept: Path, layers: dict[str, Int8Linear]) -> None:
+    """The int8 layers in `kept`, written whole (cache_files.py)."""
     from safetensors.torch import save_file
 
-    tensors: dict[str, torch.Tensor] = {}
-    for name, module in model.named_modules():
-        if isinstance(module, Int8Linear):
-            tensors.update(module.tensors(name))
+    tensors = {key: t for name, layer in layers.items() for key, t in layer.tensors(name).items()}
     if write_whole(kept, lambda path: save_file(tensors, str(path))):
         keep_newest(kept.parent, f"*{kept.suffix}", KEEP, kept)
