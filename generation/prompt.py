@@ -127,6 +127,8 @@ def _as_data(text: str) -> str:
 
 
 def _user_turn(question: str, sources: Sequence[tuple[str, str]]) -> str:
+    """Sources best first, the question last: the question before them as well, or the best
+    source last, each lost SQuAD answers (seeded 200: 0.765 -> 0.665 and 0.730; README)."""
     lines = [
         f"[{n}] {_as_data(title)}: {_as_data(text)}" for n, (title, text) in enumerate(sources, 1)
     ]
