@@ -12,6 +12,7 @@ from pathlib import Path
 
 from app.answer import Answer, AnswerStream, Citation
 from app.settings import Settings
+from generation.answer_sentences import without_dangling_intro
 from generation.answerability import (
     AnswerabilityGate,
     GateSignals,
@@ -246,7 +247,7 @@ class QA:
                 yield piece
 
         def finish(text: str) -> Answer:
-            text = text.strip()
+            text = without_dangling_intro(text.strip())
             abstained = is_abstention(text) or not text
             borrowed = None if abstained else run.borrowed(text)
             withdrawn = None

@@ -28,8 +28,9 @@ from indexing.reader import IndexReader
 
 def sources_text(answer: Answer, streamed: str | None = None) -> str:
     """Sources, then the checker's verdict on each sentence, then stage timings. `streamed`:
-    the text the terminal already shows, whose citations the checker may have moved since, so
-    the corrected answer comes first (a reader would otherwise look up a source not listed)."""
+    the text the terminal already shows, which the checks may have changed since (citations
+    moved, a last line introducing nothing dropped), so the corrected answer comes first (a
+    reader would otherwise look up a source not listed)."""
     if answer.abstained:
         if answer.withdrawn:
             return f"(withdrawn: {answer.withdrawn}, not from the sources)"
@@ -39,7 +40,10 @@ def sources_text(answer: Answer, streamed: str | None = None) -> str:
         return "(no answer in the index)"
     lines = []
     if streamed is not None and answer.text != streamed.strip():
-        lines.append(f"Citations corrected by the checker: {answer.text}\n")
+        if streamed.strip().startswith(answer.text):
+            lines.append("(left out: its last line, which introduces nothing the sources give)\n")
+        else:
+            lines.append(f"Corrected: {answer.text}\n")
     lines.append("Sources:" if answer.citations else "(no sources cited)")
     for citation in answer.citations:
         p = citation.passage

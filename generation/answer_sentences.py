@@ -66,8 +66,26 @@ def states_claim(sentence: str) -> bool:
     something ("..., but it fell 46%") is a claim."""
     text = without_markers(sentence).strip()
     note = says_sources_silent(text) and not _CONTRAST.search(text)
-    introduces = text.endswith(":") and not _CODE_OPENER.search(text)
-    return bool(text) and not introduces and not note
+    return bool(text) and not _introduces(text) and not note
+
+
+def without_dangling_intro(answer: str) -> str:
+    """The answer less a last sentence introducing what follows when nothing follows ("...
+    you can activate it by running the command for your operating system: [2]", the demo's
+    answer once): the generator stopped where the pruned sources ran out, and the line
+    promises what the answer never gives. An answer of that sentence alone stays whole."""
+    spans = split_sentences(answer)
+    if len(spans) < 2:
+        return answer
+    start, end = spans[-1]
+    if answer[end:].strip() or not _introduces(without_markers(answer[start:end]).strip()):
+        return answer
+    return answer[:start].rstrip()
+
+
+def _introduces(text: str) -> bool:
+    """A line introducing what follows ("To create a schema:"), not a line of code."""
+    return text.endswith(":") and not _CODE_OPENER.search(text)
 
 
 def _items_on_lines(text: str) -> str:

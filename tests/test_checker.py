@@ -8,7 +8,7 @@ import pytest
 from app import QA, Settings
 from app.answer import Answer
 from app.render import sources_text
-from generation.answer_sentences import split_sentences, states_claim
+from generation.answer_sentences import split_sentences, states_claim, without_dangling_intro
 from generation.check import CheckerSettings, FactChecker, SentenceVerdict, evidence_windows
 from generation.check_features import direction_mismatch
 from generation.numbers import (
@@ -126,6 +126,24 @@ def test_introductions_and_silent_notes_state_nothing_but_code_lines_do(
 
 
 @pytest.mark.parametrize(
+    ("answer", "shown"),
+    [
+        (
+            "Run python3 -m venv env [1]. Then activate it with the command for your system: [2]",
+            "Run python3 -m venv env [1].",
+        ),
+        ("It opened in 1897 [1].\nTo visit it:", "It opened in 1897 [1]."),
+        ("To create a schema:", "To create a schema:"),  # nothing else to show
+        ("Steps:\n1. Open the console.\n2. Run it.", "Steps:\n1. Open the console.\n2. Run it."),
+        ("Write a handler [1]. For example: except (KeyError, TypeError):", None),
+        ("Use this:\n```\npip install x\n```", None),
+    ],
+)
+def test_a_last_line_introducing_nothing_is_dropped(answer: str, shown: str | None) -> None:
+    assert without_dangling_intro(answer) == (answer if shown is None else shown)
+
+
+@pytest.mark.parametrize(
     "wrong",
     [
         "The Kestrel Ridge observatory opened in 1923.",  # number
@@ -199,8 +217,11 @@ def test_a_sentence_citing_the_wrong_passage_is_pointed_at_the_right_one(
     assert [v.cited_supported for v in verdicts] == [True, True, False]
     # the terminal already shows the streamed [3]: the corrected answer is printed after it
     shown = Answer("When?", text, [], [], False, "m", 1, verdicts=verdicts)
-    assert sources_text(shown, answer).startswith(f"Citations corrected by the checker: {text}")
-    assert "corrected" not in sources_text(shown, text)
+    assert sources_text(shown, answer).startswith(f"Corrected: {text}")
+    assert "Corrected" not in sources_text(shown, text)
+    # a streamed last line that introduced nothing is named as left out, not repeated whole
+    dangling = f"{text} To visit it:"
+    assert sources_text(shown, dangling).startswith("(left out: its last line")
 
 
 def test_a_citation_that_backs_a_sentence_weakly_goes_to_the_passage_that_backs_it_well() -> None:
