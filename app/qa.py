@@ -24,7 +24,7 @@ from generation.answerability import (
 )
 from generation.attribution import SentenceAttributor
 from generation.check import FactChecker, SentenceVerdict
-from generation.citations import CitationFilter, cited_numbers
+from generation.citations import CitationFilter, cited_numbers, merged_repeats
 from generation.condense import Condenser, Turn, recent, rewords, rewrite_messages, turns_from
 from generation.engines import Generator, GeneratorSettings, import_engine, make_generator
 from generation.prompt import (
@@ -247,7 +247,7 @@ class QA:
                 yield piece
 
         def finish(text: str) -> Answer:
-            text = without_dangling_intro(text.strip())
+            text = merged_repeats(without_dangling_intro(text.strip()))
             abstained = is_abstention(text) or not text
             borrowed = None if abstained else run.borrowed(text)
             withdrawn = None

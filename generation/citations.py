@@ -112,3 +112,51 @@ class CitationFilter:
         if text and _DECIDES_NEXT.fullmatch(text[-1]):
             return len(text) - 1
         return len(text)
+
+
+# a list of cited items on one line ("Levi's Stadium [1], Stanford Stadium [2], and Levi's
+# Stadium [3]"): each item's words up to its marker, the items cut by commas, "and" or "or"
+_ITEM = r"[^,;:.\[\]\n]*?[^\s,;:.\[\]\n]\s?\[\d{1,3}(?:\s?[,;]\s?\d{1,3})*\]"
+_JOIN = r"(?:,\s+(?:and\s+|or\s+)?|\s+(?:and|or)\s+)"
+_ITEM_LIST = re.compile(rf"{_ITEM}(?:{_JOIN}{_ITEM})+")
+_ITEM_PARTS = re.compile(rf"({_JOIN})?([^\[]*?)\s?(\[[^\]]+\])")
+
+
+def merged_repeats(text: str) -> str:
+    """The answer with a list that names one item once per passage ("founded in 2015 [3],
+    2015 [4], and 2015 [5]", the 1.5B generator's habit) naming it once, citing every passage
+    that gave it: "founded in 2015 [3, 4, 5]". An item repeats an earlier one when its words
+    are the earlier one's or end it."""
+    return _ITEM_LIST.sub(_merged, text)
+
+
+def _merged(run: re.Match[str]) -> str:
+    items: list[tuple[str, list[int]]] = []
+    conjunction = "and"
+    for part in _ITEM_PARTS.finditer(run.group(0)):
+        join, words, marker = part.groups()
+        if join and join.strip(", "):
+            conjunction = join.strip(", ")
+        numbers = [int(n) for n in re.findall(r"\d+", marker)]
+        key = " ".join(words.lower().split())
+        earlier = next(
+            (item for item in items if _same_item(" ".join(item[0].lower().split()), key)), None
+        )
+        if earlier is None:
+            items.append((words, numbers))
+        else:
+            earlier[1].extend(n for n in numbers if n not in earlier[1])
+    if len(items) == len(list(_ITEM_PARTS.finditer(run.group(0)))):
+        return run.group(0)
+    shown = [f"{words} [{', '.join(map(str, numbers))}]" for words, numbers in items]
+    if len(shown) == 1:
+        return shown[0]
+    last = f" {conjunction} " if len(shown) == 2 else f", {conjunction} "
+    return ", ".join(shown[:-1]) + last + shown[-1]
+
+
+def _same_item(earlier: str, item: str) -> bool:
+    """Equal words, or the item ends the earlier one where it is more than one bare word
+    ("2015" ends "founded in 2015", but "Rome" does not repeat "the Treaty of Rome")."""
+    telling = " " in item or any(c.isdigit() for c in item)
+    return bool(item) and (earlier == item or (telling and earlier.endswith(" " + item)))

@@ -1,7 +1,14 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generation.citations import CitationFilter, citation_spans, cited_numbers, clean_citations
+from generation.citations import (
+    CitationFilter,
+    citation_spans,
+    cited_numbers,
+    clean_citations,
+    merged_repeats,
+)
 from generation.condense import Turn
 from generation.prompt import (
     borrowed_names,
@@ -111,3 +118,30 @@ def test_an_answer_made_of_the_worked_examples_names_is_caught() -> None:
     assert borrowed_names(leaked, [*sources, "mark ellison joined the cast in 2001."]) == []
     # one such word is not enough: "Earth" or "Mars" is also the sources' business
     assert borrowed_names("Plankton lives on Earth [1].", sources) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "shown"),
+    [
+        (
+            "Levi's Stadium [1], Stanford Stadium [2], and Levi's Stadium [3]",
+            "Levi's Stadium [1, 3] and Stanford Stadium [2]",
+        ),
+        (
+            "It was founded in 2015 [3], 2015 [4], and 2015 [5].",
+            "It was founded in 2015 [3, 4, 5].",
+        ),
+        ("Red [1], blue [2] or red [3].", "Red [1, 3] or blue [2]."),
+        (
+            "It is in Paris [1, 2], Lyon [3] and in Paris [4].",
+            "It is in Paris [1, 2, 4] and Lyon [3].",
+        ),
+        ("Tesla was born in 1856 [1] and died in 1943 [2].", None),
+        ("The Treaty of Rome [1] and Rome [2] are named.", None),  # one word ends no other
+        ("It is in Paris [1]. It is in Paris [2].", None),  # two sentences, not a list
+        ("A [1], B [2], and C [3].", None),
+    ],
+)
+def test_a_list_naming_one_item_per_passage_names_it_once(answer: str, shown: str | None) -> None:
+    assert merged_repeats(answer) == (answer if shown is None else shown)
+    assert set(cited_numbers(merged_repeats(answer))) == set(cited_numbers(answer))
