@@ -23,7 +23,11 @@ def _rewrite(match: re.Match[str], n_passages: int) -> str:
     if not valid:
         return ""
     lead = match.group(0)[0] if match.group(0)[0].isspace() else ""
-    return lead + "[" + ", ".join(str(n) for n in valid) + "]"
+    return lead + _marker(valid)
+
+
+def _marker(numbers: list[int]) -> str:
+    return "[" + ", ".join(str(n) for n in numbers) + "]"
 
 
 def clean_citations(text: str, n_passages: int) -> str:
@@ -131,24 +135,22 @@ def merged_repeats(text: str) -> str:
 
 
 def _merged(run: re.Match[str]) -> str:
-    items: list[tuple[str, list[int]]] = []
-    conjunction = "and"
+    items: list[tuple[str, str, list[int]]] = []  # words as written, their key, cited numbers
+    conjunction, repeats = "and", 0
     for part in _ITEM_PARTS.finditer(run.group(0)):
         join, words, marker = part.groups()
         if join and join.strip(", "):
             conjunction = join.strip(", ")
-        numbers = [int(n) for n in re.findall(r"\d+", marker)]
         key = " ".join(words.lower().split())
-        earlier = next(
-            (item for item in items if _same_item(" ".join(item[0].lower().split()), key)), None
-        )
+        earlier = next((item for item in items if _same_item(item[1], key)), None)
         if earlier is None:
-            items.append((words, numbers))
+            items.append((words, key, cited_numbers(marker)))
         else:
-            earlier[1].extend(n for n in numbers if n not in earlier[1])
-    if len(items) == len(list(_ITEM_PARTS.finditer(run.group(0)))):
+            repeats += 1
+            earlier[2].extend(n for n in cited_numbers(marker) if n not in earlier[2])
+    if not repeats:
         return run.group(0)
-    shown = [f"{words} [{', '.join(map(str, numbers))}]" for words, numbers in items]
+    shown = [f"{words} {_marker(numbers)}" for words, _, numbers in items]
     if len(shown) == 1:
         return shown[0]
     last = f" {conjunction} " if len(shown) == 2 else f", {conjunction} "
