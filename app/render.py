@@ -109,7 +109,8 @@ def kernels_info(settings: Settings) -> str:
     ]
     ret = settings.retrieval
     if ret.reranker:
-        lines.append(f"reranker:  {ret.reranker} ({encoder_precision(device, ret.rerank_format)})")
+        rerank_format = _encoder_format(device, ret.rerank_format, ret.rerank_workers)
+        lines.append(f"reranker:  {ret.reranker} ({rerank_format})")
     if gen.answerability:
         lines.append(f"gate:      {gen.answerability} ({_gate_fit(settings)})")
     if checker.model:

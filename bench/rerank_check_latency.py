@@ -9,8 +9,8 @@ default call, the top 10.
 Any CrossEncoder ids or folders can be timed side by side with --reranker A B (a student
 from `minigiant train reranker-student`, say); ours caps inputs at the 128 tokens it was
 trained on. Accuracy per setting: `minigiant eval retrieval`.
-The checker runs with its batches side by side, one per core (the default), and once more
-with one batch at a time over all cores.
+The checker and the reranker's shipped reading run with their batches side by side, one per
+core (the default), and once more with one batch at a time over all cores, taking turns.
 The pruner's call (the shipped reranker scoring every sentence of the top 5 passages) is
 timed at each of --batch-sizes, the sizes taking turns call by call.
 
@@ -98,6 +98,26 @@ def main() -> None:
                         seconds.append(time.perf_counter() - started)
                     record(f"{model}: {depth}, {reading}, {precision}", seconds)
 
+    # the shipped reading in the rule's kernel: batches side by side, one per core, a call of
+    # one batch split among them (the default), against one batch at a time over all cores,
+    # the two taking turns call by call
+    shipped_reranker = {
+        suffix: Reranker(
+            args.reranker[0], "cpu", window_words=focused[0], windows_read=focused[1], workers=w
+        )
+        for suffix, w in (("side by side", None), ("one batch at a time", 1))
+    }
+    for reranker in shipped_reranker.values():
+        reranker.score(*calls[0])  # warm-up, the workers' threads started
+    for depth in depths:
+        taken: dict[str, list[float]] = {suffix: [] for suffix in shipped_reranker}
+        for n, (query, passages) in enumerate(calls):
+            for suffix in list(taken) if n % 2 == 0 else list(taken)[::-1]:
+                started = time.perf_counter()
+                shipped_reranker[suffix].score(query, passages[:depth])
+                taken[suffix].append(time.perf_counter() - started)
+        for suffix, seconds in taken.items():
+            record(f"{args.reranker[0]}: {depth}, shipped reading, {rule}, {suffix}", seconds)
     pruner = Reranker("minigiant-reranker", "cpu", window_words=focused[0], windows_read=focused[1])
     sentences = [
         (query, [p[a:b] for p in passages[:5] for a, b in sentence_spans(p)])

@@ -35,6 +35,7 @@ from indexing.embedding import Embedder, best_device
 from indexing.kernels import EncoderPrecision, encoder_precision
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
+from retrieval.rerank import pair_length
 from retrieval.windows import (
     best_window_scores,
     focused_windows,
@@ -206,7 +207,7 @@ class CrossEncoderScorer:
 
     def _predict(self, flat: list[tuple[str, str]]) -> Sequence[float]:
         return self._cores.map_batches(
-            self._predict_batch, flat, self.settings.batch_size, length=_pair_length
+            self._predict_batch, flat, self.settings.batch_size, length=pair_length
         ).tolist()
 
     def _predict_batch(self, flat: list[tuple[str, str]]) -> Sequence[float]:
@@ -222,10 +223,6 @@ class CrossEncoderScorer:
         if self.supported is None:
             return torch.sigmoid(logits.float().reshape(-1)).tolist()
         return torch.softmax(logits.float(), dim=-1)[:, self.supported].tolist()
-
-
-def _pair_length(pair: tuple[str, str]) -> int:
-    return len(pair[0]) + len(pair[1])
 
 
 def supported_label(id2label: dict[int, str], setting: str) -> int | None:

@@ -51,6 +51,8 @@ class RetrievalOptions(BaseModel):
     rerank_windows_read: int | None = Field(1, ge=1)
     rerank_int8: bool = False  # CPU only: dynamic int8 Linear layers (rerank_dtype = "int8")
     rerank_dtype: EncoderPrecision = "auto"  # otherwise: indexing/kernels.py decides
+    # batches computed side by side (indexing/core_parallel.py); None: one per physical core
+    rerank_workers: int | None = Field(None, ge=1)
     top_n: int = Field(5, ge=1, le=100)
     # IVF lists searched per query (flat indexes ignore it): recall against speed
     nprobe: int = Field(16, ge=1, le=65536)
@@ -80,6 +82,7 @@ def load_reranker(options: RetrievalOptions, device: str | None) -> Reranker | N
         dtype=options.rerank_format,
         window_words=options.rerank_window_words,
         windows_read=options.rerank_windows_read,
+        workers=options.rerank_workers,
     )
 
 

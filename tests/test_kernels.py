@@ -226,6 +226,22 @@ def test_the_reranker_in_bf16_orders_passages_as_in_fp32() -> None:
     assert np.max(np.abs(np.subtract(scores["bfloat16"], scores["float32"]))) < 0.05
 
 
+def test_the_rerankers_batches_side_by_side_score_each_passage_in_order() -> None:
+    from retrieval.rerank import Reranker
+
+    facts = [SENTENCES[0], *SENTENCES[2:]]
+    passages = [f"{s} Item {i}." + " More words here." * (i % 5) for i in range(4) for s in facts]
+    one, two = (
+        Reranker("minigiant-reranker", "cpu", dtype="float32", batch_size=2, workers=w)
+        for w in (1, 2)
+    )
+    alone = one.score(SENTENCES[1], passages)
+    side_by_side = two.score(SENTENCES[1], passages)
+    assert len(side_by_side) == len(passages)
+    assert np.allclose(side_by_side, alone, atol=1e-4)
+    assert passages[int(np.argmax(side_by_side))].startswith(SENTENCES[0])
+
+
 def _cpuinfo(cores: list[tuple[int, int]]) -> str:
     """/proc/cpuinfo's text for processors 0, 1, ... on these (package, core) pairs."""
     return "\n\n".join(
