@@ -98,9 +98,8 @@ def main() -> None:
                         seconds.append(time.perf_counter() - started)
                     record(f"{model}: {depth}, {reading}, {precision}", seconds)
 
-    # the shipped reading in the rule's kernel: batches side by side, one per core, a call of
-    # one batch split among them (the default), against one batch at a time over all cores,
-    # the two taking turns call by call
+    # the shipped reading in the rule's kernel: a call's batches side by side, one per core
+    # (the default), against one batch at a time over all cores, taking turns call by call
     shipped_reranker = {
         suffix: Reranker(
             args.reranker[0], "cpu", window_words=focused[0], windows_read=focused[1], workers=w

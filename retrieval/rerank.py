@@ -54,7 +54,8 @@ class Reranker:
         return best_window_scores([[(query, w) for w in item] for item in windows], self._predict)
 
     def _predict(self, pairs: list[tuple[str, str]]) -> list[float]:
-        return self._cores.map_batches(self._predict_batch, pairs, self.batch_size, pair_length)
+        scores = self._cores.map_batches(self._predict_batch, pairs, self.batch_size, pair_length)
+        return scores.tolist()
 
     def _predict_batch(self, pairs: list[tuple[str, str]]) -> Sequence[float]:
         return self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
