@@ -35,12 +35,12 @@ from indexing.embedding import Embedder, best_device
 from indexing.kernels import EncoderPrecision, encoder_precision
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
-from retrieval.rerank import pair_length
 from retrieval.windows import (
     best_window_scores,
     focused_windows,
     half_windows,
     named_share,
+    pair_length,
     prefix_terms,
 )
 

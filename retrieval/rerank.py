@@ -9,7 +9,7 @@ from indexing.embedding import best_batch_size, best_device
 from indexing.kernels import EncoderPrecision, encoder_precision
 from indexing.models import load_once, resolve_model
 from retrieval.cross_encoder import load_cross_encoder
-from retrieval.windows import best_window_scores, focused_windows, half_windows
+from retrieval.windows import Pair, best_window_scores, focused_windows, half_windows, pair_length
 
 
 class Reranker:
@@ -53,11 +53,13 @@ class Reranker:
         windows = read_windows(query, passages, self.window_words, self.windows_read)
         return best_window_scores([[(query, w) for w in item] for item in windows], self._predict)
 
-    def _predict(self, pairs: list[tuple[str, str]]) -> list[float]:
-        scores = self._cores.map_batches(self._predict_batch, pairs, self.batch_size, pair_length)
+    def _predict(self, pairs: list[Pair]) -> list[float]:
+        scores = self._cores.map_batches(
+            self._predict_batch, pairs, self.batch_size, length=pair_length
+        )
         return scores.tolist()
 
-    def _predict_batch(self, pairs: list[tuple[str, str]]) -> Sequence[float]:
+    def _predict_batch(self, pairs: list[Pair]) -> Sequence[float]:
         return self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
 
 
@@ -73,8 +75,3 @@ def read_windows(
     if windows_read is None:
         return windows
     return focused_windows(query, windows, windows_read)
-
-
-def pair_length(pair: tuple[str, str]) -> int:
-    """What batches are sorted by: padding follows the longer texts."""
-    return len(pair[0]) + len(pair[1])

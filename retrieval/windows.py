@@ -95,6 +95,11 @@ def named_share(text: str, named: set[str]) -> float:
     return len(terms & named) / len(terms) if terms else 1.0
 
 
+def pair_length(pair: Pair) -> int:
+    """What a cross-encoder's batches are sorted by: padding follows the longer texts."""
+    return len(pair[0]) + len(pair[1])
+
+
 def best_window_scores(
     windows: Sequence[Sequence[Pair]], predict: Callable[[list[Pair]], Sequence[float]]
 ) -> list[float]:
