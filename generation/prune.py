@@ -15,6 +15,7 @@ in any phrasing or language the injection detector recognises) are never kept.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +25,13 @@ from pydantic import BaseModel, Field
 from generation.injection import InjectionDetector, load_detector
 from generation.sentences import is_instruction, sentence_spans
 from indexing.embedding import Embedder
+from retrieval.near_copies import Said, wording
 from retrieval.passages import Passage
 from retrieval.rerank import Reranker
 from retrieval.windows import content_terms, idf_overlap
 
 SentenceScorer = Callable[[str, list[str]], Sequence[float]]
+_WORD = re.compile(r"\w")
 GAP = " … "
 CHARS_PER_TOKEN = 4  # English prose through the generators' subword vocabularies
 
@@ -66,6 +69,10 @@ class ContextSettings(BaseModel):
     # the small model that flags sentences addressing the model in any language
     # (generation/injection.py); flagged ones are never kept. None: the regex alone
     injection_detector: str | None = "minigiant-injection"
+    # a sentence whose runs of three words are at least this share in better-ranked passages'
+    # sentences is a copy and is read once (retrieval/near_copies.py: "... :func:`repr` ..."
+    # in a reST source, "... repr() ..." in its HTML page); None: only copies word for word
+    copy_share: float | None = Field(0.7, gt=0.0, le=1.0)
 
 
 @dataclass
@@ -89,13 +96,14 @@ def prune_passages(
             passages,
             [(i, a, b) for i, p in enumerate(passages) for a, b in sentence_spans(p.text)],
         ),
+        settings.copy_share,
     )
     sentences = [passages[i].text[a:b] for i, a, b in spans]
     planted = detector.flags(sentences) if detector is not None else [False] * len(spans)
     chosen = [
         k
         for k, (sentence, flagged) in enumerate(zip(sentences, planted, strict=True))
-        if not flagged and not is_instruction(sentence)
+        if not flagged and not is_instruction(sentence) and _WORD.search(sentence)
     ]
     if not chosen:
         return PrunedContext([], None)
@@ -171,19 +179,23 @@ def _with_safe_titles(
 
 
 def _first_copies(
-    passages: Sequence[Passage], spans: list[tuple[int, int, int]]
+    passages: Sequence[Passage], spans: list[tuple[int, int, int]], share: float | None
 ) -> list[tuple[int, int, int]]:
-    """Each sentence once, in the best-ranked passage that holds it. A sentence repeated word
-    for word (a page's boilerplate, one paragraph in two documents, the filler an injection
-    hides in) says nothing new the second time, and each copy kept spent the budget again: a
-    passage repeating "Visitors often ask about its history..." filled it with three copies,
-    and the sentence giving the lighthouse's height was left out."""
+    """Each sentence once, in the best-ranked passage that holds it, word for word or in
+    other markup (`share`). A repeated sentence (a page's boilerplate, one paragraph in two
+    documents, the filler an injection hides in) says nothing new the second time, and each
+    copy kept spent the budget again: a passage repeating "Visitors often ask about its
+    history..." filled it with three copies, and the sentence giving the lighthouse's height
+    was left out."""
     seen: set[str] = set()
+    said = Said()
     kept = []
     for i, a, b in spans:
-        words = " ".join(passages[i].text[a:b].split()).lower()
-        if words not in seen:
+        text = passages[i].text[a:b]
+        words, runs = " ".join(text.split()).lower(), wording(text)
+        if words not in seen and not (share is not None and said.repeats(runs, share)):
             seen.add(words)
+            said.add(runs)
             kept.append((i, a, b))
     return kept
 

@@ -16,6 +16,7 @@ from indexing.store import StoredChunk
 from retrieval.dense import DenseRetriever
 from retrieval.fusion import blend_scores, reciprocal_rank_fusion
 from retrieval.lexical import LexicalRetriever
+from retrieval.near_copies import Said, wording
 from retrieval.passages import Passage
 from retrieval.rerank import Reranker
 
@@ -54,6 +55,10 @@ class RetrievalOptions(BaseModel):
     # batches computed side by side (indexing/core_parallel.py); None: one per physical core
     rerank_workers: int | None = Field(None, ge=1)
     top_n: int = Field(5, ge=1, le=100)
+    # a candidate whose runs of three words are at least this share in better-ranked ones is a
+    # copy and gives its place to the next (retrieval/near_copies.py: an HTML page and its
+    # reST source, a PDF and its Word file); None: only texts equal word for word
+    copy_share: float | None = Field(0.7, gt=0.0, le=1.0)
     # IVF lists searched per query (flat indexes ignore it): recall against speed
     nprobe: int = Field(16, ge=1, le=65536)
     # map the FAISS file instead of reading it: an IVF index then costs page cache, not heap
@@ -185,22 +190,28 @@ class HybridRetriever:
     def _distinct(
         self, fused: list[tuple[int, float]], keep: int
     ) -> tuple[list[tuple[int, float]], dict[int, StoredChunk]]:
-        """The best `keep` candidates whose texts differ, with their stored chunks. A copied
-        file, a document saved twice or boilerplate repeated across pages would otherwise fill
-        several of the few places the generator reads with one text; the best-ranked copy
-        stays. Chunks are fetched `keep` at a time: without copies, one fetch as before."""
+        """The best `keep` candidates that are not copies of better-ranked ones, with their
+        stored chunks. A copied file, a document saved in two formats or boilerplate repeated
+        across pages would otherwise fill several of the few places the generator reads with
+        one text; the best-ranked copy stays. Chunks are fetched `keep` at a time: without
+        copies, one fetch as before."""
+        share = self.options.copy_share
         kept: list[tuple[int, float]] = []
         stored: dict[int, StoredChunk] = {}
         seen: set[str] = set()
+        said = Said()
         for start in range(0, len(fused), keep):
             batch = fused[start : start + keep]
             chunks = self.reader.store.chunks(i for i, _ in batch)
             for chunk_id, score in batch:
                 text = " ".join(chunks[chunk_id].text.split())
-                if text not in seen:
-                    seen.add(text)
-                    kept.append((chunk_id, score))
-                    stored[chunk_id] = chunks[chunk_id]
+                words = wording(text)
+                if text in seen or (share is not None and said.repeats(words, share)):
+                    continue
+                seen.add(text)
+                said.add(words)
+                kept.append((chunk_id, score))
+                stored[chunk_id] = chunks[chunk_id]
             if len(kept) >= keep:
                 break
         return kept[:keep], stored

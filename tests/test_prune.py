@@ -369,6 +369,32 @@ def test_a_sentence_repeated_word_for_word_is_read_once(scorer) -> None:
     assert "38 metres" in read
 
 
+def test_a_sentence_in_other_markup_is_read_once_and_markup_alone_never(scorer) -> None:
+    """An HTML page and its reST source both retrieved gave the generator each sentence twice,
+    and a line of bare directive dots ("… .. …") took a source's place."""
+    html = (
+        "sys.getrecursionlimit() returns the current value of the recursion limit. "
+        "The highest possible limit is platform-dependent."
+    )
+    rst = (
+        ":func:`sys.getrecursionlimit` returns the current value of the *recursion limit*.\n\n"
+        "..\n\nThe highest possible limit is platform-dependent."
+    )
+    passages = [passage(1, "sys", rst), passage(2, "sys", html)]
+    settings = ContextSettings(budget_tokens=2000, min_share=0.0)
+    pruned = prune_passages("What is the recursion limit?", passages, scorer, settings)
+    read = [p.read_text for p in pruned.passages]
+    assert len(read) == 1 and "recursion limit" in read[0] and "platform-dependent" in read[0]
+    assert ".." not in read[0].replace("…", "")
+    again = prune_passages(
+        "What is the recursion limit?",
+        passages,
+        scorer,
+        settings.model_copy(update={"copy_share": None}),
+    )
+    assert len(again.passages) == 2
+
+
 def test_a_title_that_addresses_the_model_gives_way_to_the_file_s_name(scorer) -> None:
     """A title heads every sentence of its passage in the prompt: a heading planted there
     reached the generator whole, and the 1.5B model obeyed it."""
