@@ -64,16 +64,31 @@ def index(
             help="Keep running: re-index after every burst of added, changed or deleted files.",
         ),
     ] = False,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="PATTERN",
+            help="Leave out files and folders under the folders given that match PATTERN, as "
+            ".gitignore reads it: '_sources' (a Sphinx build's reST copies), '*.log', "
+            "'drafts/*.md'. Repeat for more; files indexed earlier that match are dropped.",
+        ),
+    ] = None,
 ) -> None:
     """Add new and changed files to the index; drop files that no longer exist."""
     from app.indexing_run import run_index, watch_index
 
+    settings = load_settings(index)
+    if exclude:
+        patterns = [*settings.indexing.exclude, *exclude]
+        indexing = settings.indexing.model_copy(update={"exclude": patterns})
+        settings = settings.model_copy(update={"indexing": indexing})
     if watch:
         if ray is not None:
             raise MinigiantError("--watch indexes on this machine; leave out --ray")
-        watch_index(load_settings(index), paths, typer.echo)
+        watch_index(settings, paths, typer.echo)
         return
-    report = run_index(load_settings(index), paths, ray_address=ray)
+    report = run_index(settings, paths, ray_address=ray)
     typer.echo(report)
 
 

@@ -17,7 +17,7 @@ from indexing.chunking import Chunker
 from indexing.embedding import Embedder
 from indexing.errors import IndexStateError, MinigiantError
 from indexing.index_dir import SQLITE_NAME, IndexDir
-from indexing.loaders import discover
+from indexing.loaders import discover, left_out
 from indexing.ocr import OcrOptions
 from indexing.pipeline import FilePipeline, LocalPipeline, PreparedBatch
 from indexing.store import ChunkStore, FileRecord
@@ -37,6 +37,10 @@ class BuildOptions(BaseModel):
     flush_chunks: int = Field(1024, ge=1)
     progress: bool = True
     ocr: OcrOptions = OcrOptions()  # scanned PDF pages (not part of the index's identity)
+    # files and folders under an indexed folder left out, .gitignore's way (loaders.excluded):
+    # "_sources" skips the reST copy a Sphinx build keeps of every HTML page; files indexed
+    # earlier that a pattern now matches are dropped (not part of the index's identity)
+    exclude: list[str] = []
 
     @model_validator(mode="after")
     def _overlap_fits(self) -> BuildOptions:
@@ -108,13 +112,19 @@ class IndexBuilder:
         started = time.perf_counter()
         report = BuildReport()
         try:
-            files = list(dict.fromkeys(discover(paths)))
+            files = list(dict.fromkeys(discover(paths, self.options.exclude)))
         except FileNotFoundError as exc:
             raise MinigiantError(str(exc)) from None
         with self.index_dir.writer() as staging:
             known = self._known_files()
             hashes = self._hash(files, report)
-            gone = [p for p in known if not Path(p).exists() or (exact and p not in hashes)]
+            gone = [
+                p
+                for p in known
+                if not Path(p).exists()
+                or (exact and p not in hashes)
+                or (p not in hashes and left_out(Path(p), paths, self.options.exclude))
+            ]
             changed = [p for p, sha in hashes.items() if p in known and known[p].sha256 != sha]
             new = [p for p in hashes if p not in known]
             report.unchanged = len(hashes) - len(changed) - len(new)

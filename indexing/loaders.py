@@ -8,8 +8,9 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePath
 
 from indexing.documents import Document
 from indexing.epub_format import load_epub
@@ -188,8 +189,9 @@ def _is_special(path: Path) -> bool:
         return False
 
 
-def discover(paths: Iterable[Path]) -> Iterator[Path]:
-    """Yield supported files under the given files and folders, skipping hidden entries.
+def discover(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Iterator[Path]:
+    """Yield supported files under the given files and folders, skipping hidden entries and
+    those `exclude` names (see `excluded`); a file given by name is indexed whatever it matches.
 
     Symlinked folders are not followed, so link loops cannot trap the walk; special files
     (FIFOs, devices) are left out with a warning, since reading one may never return.
@@ -201,15 +203,46 @@ def discover(paths: Iterable[Path]) -> Iterator[Path]:
         if not root.is_dir():
             raise FileNotFoundError(f"no such file or folder: {root}")
         for folder, dirs, files in os.walk(root, onerror=_warn_unreadable):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            under = Path(folder).relative_to(root)
+            dirs[:] = sorted(
+                d for d in dirs if not d.startswith(".") and not excluded(under / d, exclude)
+            )
             for name in sorted(files):
                 candidate = Path(folder, name)
                 if name.startswith(".") or candidate.suffix.lower() not in LOADERS:
+                    continue
+                if excluded(under / name, exclude):
                     continue
                 if _is_special(candidate):
                     log.warning("skipped %s: not a regular file", candidate)
                     continue
                 yield _canonical(candidate)
+
+
+def excluded(relative: PurePath, patterns: Sequence[str]) -> bool:
+    """Whether a path under an indexed folder, or a folder it is in, matches a pattern, read as
+    .gitignore reads one: without a slash it names a file or folder at any depth ("_sources",
+    "*.log"), with one a path from the indexed folder ("drafts/*.md", "build/html/_static")."""
+    parts = relative.parts
+    for pattern in patterns:
+        pattern = pattern.strip("/")
+        if "/" not in pattern:
+            if any(fnmatchcase(part, pattern) for part in parts):
+                return True
+        elif any(fnmatchcase("/".join(parts[:k]), pattern) for k in range(1, len(parts) + 1)):
+            return True
+    return False
+
+
+def left_out(path: Path, roots: Iterable[Path], patterns: Sequence[str]) -> bool:
+    """Whether `patterns` leave out a file (as its resolved path) found under one of the
+    indexed folders: indexed before the pattern was set, it is dropped."""
+    for root in roots:
+        if patterns and root.is_dir():
+            folder = _canonical(root)
+            if path.is_relative_to(folder) and excluded(path.relative_to(folder), patterns):
+                return True
+    return False
 
 
 def _warn_unreadable(error: OSError) -> None:

@@ -25,12 +25,14 @@ def run(
 def test_index_ask_info(private_corpus: tuple[Path, Path]) -> None:
     folder, root = private_corpus
     (folder / "junk.pdf").write_bytes(b"%PDF-1.3 not really")
-    indexed = run("index", str(folder), "--index", str(root))
+    (folder / "_build").mkdir()
+    (folder / "_build" / "notes.txt").write_text(FACTS["notes.txt"][1])
+    indexed = run("index", str(folder), "--index", str(root), "--exclude", "_build")
     assert indexed.returncode == 0, indexed.stderr
     assert "indexed 6 file(s)" in indexed.stdout
     assert "skipped 1 file(s)" in indexed.stdout and "junk.pdf" in indexed.stdout
 
-    again = run("index", str(folder), "--index", str(root))
+    again = run("index", str(folder), "--index", str(root), "--exclude", "_build")
     assert "up to date" in again.stdout
 
     asked = run("ask", FACTS["guide.md"][2], "--index", str(root))

@@ -1,9 +1,9 @@
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import pytest
 
 from indexing.errors import SkipFile
-from indexing.loaders import discover, load_file
+from indexing.loaders import discover, excluded, load_file
 from tests.conftest import FACTS
 
 
@@ -133,6 +133,30 @@ def test_discover_walks_folders_skips_hidden_and_survives_link_loops(tmp_path: P
     (tmp_path / "a" / "loop").symlink_to(tmp_path, target_is_directory=True)
     found = sorted(p.name for p in discover([tmp_path]))
     assert found == ["deep.md", "top.txt"]
+
+
+def test_exclude_patterns_read_as_gitignore_reads_them(tmp_path: Path) -> None:
+    for name in [
+        "_sources/page.rst.txt",
+        "docs/_sources/x.txt",
+        "drafts/a.md",
+        "notes/drafts/b.md",
+        "notes/keep.md",
+        "run.txt",
+        "keep.txt",
+    ]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("text")
+    found = discover([tmp_path], exclude=["_sources", "drafts/*.md", "run.*"])
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in found) == [
+        "keep.txt",
+        "notes/drafts/b.md",  # "drafts/*.md" names a path from the indexed folder
+        "notes/keep.md",
+    ]
+    named = tmp_path / "_sources" / "page.rst.txt"  # a file given by name is indexed anyway
+    assert list(discover([named], exclude=["_sources"])) == [named.resolve()]
+    assert excluded(PurePath("a/b/_sources/c.txt"), ["/_sources/"])
+    assert not excluded(PurePath("a/_sources2/c.txt"), ["_sources"])
 
 
 def test_discover_names_a_missing_path(tmp_path: Path) -> None:
