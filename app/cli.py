@@ -70,8 +70,8 @@ def index(
             "--exclude",
             metavar="PATTERN",
             help="Leave out files and folders under the folders given that match PATTERN, as "
-            ".gitignore reads it: '_sources' (a Sphinx build's reST copies), '*.log', "
-            "'drafts/*.md'. Repeat for more; files indexed earlier that match are dropped.",
+            ".gitignore reads it: 'archive', '*.log', 'drafts/*.md'. Repeat for more; files "
+            "indexed earlier that match are dropped.",
         ),
     ] = None,
 ) -> None:

@@ -17,7 +17,7 @@ from indexing.chunking import Chunker
 from indexing.embedding import Embedder
 from indexing.errors import IndexStateError, MinigiantError
 from indexing.index_dir import SQLITE_NAME, IndexDir
-from indexing.loaders import discover, left_out
+from indexing.loaders import discover, under_folders
 from indexing.ocr import OcrOptions
 from indexing.pipeline import FilePipeline, LocalPipeline, PreparedBatch
 from indexing.store import ChunkStore, FileRecord
@@ -37,9 +37,9 @@ class BuildOptions(BaseModel):
     flush_chunks: int = Field(1024, ge=1)
     progress: bool = True
     ocr: OcrOptions = OcrOptions()  # scanned PDF pages (not part of the index's identity)
-    # files and folders under an indexed folder left out, .gitignore's way (loaders.excluded):
-    # "_sources" skips the reST copy a Sphinx build keeps of every HTML page; files indexed
-    # earlier that a pattern now matches are dropped (not part of the index's identity)
+    # files and folders under an indexed folder left out, .gitignore's way (loaders.excluded),
+    # e.g. "*.log"; files indexed earlier that a pattern now matches are dropped (not part of
+    # the index's identity)
     exclude: list[str] = []
 
     @model_validator(mode="after")
@@ -118,12 +118,15 @@ class IndexBuilder:
         with self.index_dir.writer() as staging:
             known = self._known_files()
             hashes = self._hash(files, report)
+            # a file under a folder indexed now that the walk no longer yields: a pattern in
+            # `exclude` or a Sphinx build's `_sources` leaves it out
+            found = {str(f) for f in files}
             gone = [
                 p
                 for p in known
                 if not Path(p).exists()
                 or (exact and p not in hashes)
-                or (p not in hashes and left_out(Path(p), paths, self.options.exclude))
+                or (p not in found and under_folders(Path(p), paths))
             ]
             changed = [p for p, sha in hashes.items() if p in known and known[p].sha256 != sha]
             new = [p for p in hashes if p not in known]

@@ -159,6 +159,18 @@ def test_exclude_patterns_read_as_gitignore_reads_them(tmp_path: Path) -> None:
     assert not excluded(PurePath("a/_sources2/c.txt"), ["_sources"])
 
 
+def test_a_sphinx_builds_copies_of_its_page_sources_are_left_out(tmp_path: Path) -> None:
+    build = tmp_path / "html"
+    (build / "_sources" / "library").mkdir(parents=True)
+    (build / "_sources" / "library" / "venv.rst.txt").write_text("venv\n====\n\nThe venv module")
+    (build / "library").mkdir()
+    (build / "library" / "venv.html").write_text("<h1>venv</h1><p>The venv module</p>")
+    assert len(list(discover([build]))) == 2  # not a Sphinx build: a folder like any other
+    (build / ".buildinfo").write_text("# Sphinx build info version 1\nconfig: 0d3f\n")
+    assert [p.name for p in discover([build])] == ["venv.html"]
+    assert [p.name for p in discover([build / "_sources"])] == ["venv.rst.txt"]  # given by name
+
+
 def test_discover_names_a_missing_path(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="nowhere"):
         list(discover([tmp_path / "nowhere"]))
