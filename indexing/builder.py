@@ -17,7 +17,7 @@ from indexing.chunking import Chunker
 from indexing.embedding import Embedder
 from indexing.errors import IndexStateError, MinigiantError
 from indexing.index_dir import SQLITE_NAME, IndexDir
-from indexing.loaders import discover, under_folders
+from indexing.loaders import discover, folders_among
 from indexing.ocr import OcrOptions
 from indexing.pipeline import FilePipeline, LocalPipeline, PreparedBatch
 from indexing.store import ChunkStore, FileRecord
@@ -120,13 +120,13 @@ class IndexBuilder:
             hashes = self._hash(files, report)
             # a file under a folder indexed now that the walk no longer yields: a pattern in
             # `exclude` or a Sphinx build's `_sources` leaves it out
-            found = {str(f) for f in files}
+            found, folders = {str(f) for f in files}, folders_among(paths)
             gone = [
                 p
                 for p in known
                 if not Path(p).exists()
                 or (exact and p not in hashes)
-                or (p not in found and under_folders(Path(p), paths))
+                or (p not in found and any(Path(p).is_relative_to(f) for f in folders))
             ]
             changed = [p for p, sha in hashes.items() if p in known and known[p].sha256 != sha]
             new = [p for p in hashes if p not in known]

@@ -247,7 +247,7 @@ def _sphinx_sources(folder: Path, name: str) -> bool:
 
 def excluded(relative: PurePath, patterns: Sequence[str]) -> bool:
     """Whether a path under an indexed folder, or a folder it is in, matches a pattern, read as
-    .gitignore reads one: without a slash it names a file or folder at any depth ("_sources",
+    .gitignore reads one: without a slash it names a file or folder at any depth ("archive",
     "*.log"), with one a path from the indexed folder ("drafts/*.md", "build/html/_static")."""
     parts = relative.parts
     for pattern in patterns:
@@ -260,9 +260,9 @@ def excluded(relative: PurePath, patterns: Sequence[str]) -> bool:
     return False
 
 
-def under_folders(path: Path, roots: Iterable[Path]) -> bool:
-    """Whether a file (as its resolved path) lies under one of the given folders."""
-    return any(root.is_dir() and path.is_relative_to(_canonical(root)) for root in roots)
+def folders_among(paths: Iterable[Path]) -> list[Path]:
+    """The folders among `paths`, resolved as `discover` resolves the files under them."""
+    return [_canonical(path) for path in paths if path.is_dir()]
 
 
 def _warn_unreadable(error: OSError) -> None:
