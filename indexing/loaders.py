@@ -26,6 +26,7 @@ from indexing.extract import (
 from indexing.mail_formats import load_eml, load_mbox
 from indexing.ocr import OcrOptions, read_pages, unavailable
 from indexing.office_formats import load_csv, load_docx, load_pptx, load_xlsx
+from indexing.rest_text import inline_text, rest_text
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,19 @@ def load_text(path: Path) -> list[Document]:
         heading = _MD_HEADING.search(text)
         if heading:
             title = heading.group(1)
-    if path.suffix.lower() == ".rst":
+    if _is_rest(path):
         heading = _RST_TITLE.search(text)
         if heading:
-            title = heading.group(2)
-    if path.suffix.lower() == ".txt":
+            title = inline_text(heading.group(2))
+        text = rest_text(text)
+    elif path.suffix.lower() == ".txt":
         title = _text_title(text) or title
     return one_document(path, title, text)
+
+
+def _is_rest(path: Path) -> bool:
+    """reStructuredText: `.rst`, or `.rst.txt` as Sphinx copies its sources into a build."""
+    return path.name.lower().endswith((".rst", ".rst.txt"))
 
 
 def _text_title(text: str) -> str | None:

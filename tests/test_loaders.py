@@ -74,6 +74,41 @@ def test_a_text_file_s_title_line_is_its_title(tmp_path: Path) -> None:
     }
 
 
+def test_restructuredtext_is_read_as_its_page_shows_it(tmp_path: Path) -> None:
+    """Markup split the words search and the checker match on, and the generator copied it
+    into answers ("known as `the eyes and tusks of a walrus <https://...>`_")."""
+    source = (
+        ".. _venv-def:\n\n"
+        ".. index:: pair: Environments; virtual\n   single: venv\n\n"
+        "Creating :mod:`venv` environments\n"
+        "=================================\n\n"
+        ".. versionadded:: 3.3\n\n"
+        "The :mod:`venv` module (:pep:`405`) makes `virtual environments <https://x.org/v>`_.\n"
+        "Run :func:`~venv.create` or ``python -m venv``::\n\n"
+        "   python -m venv /path/to/env\n\n"
+        ".. function:: create(env_dir)\n   :noindex:\n\n   Create an environment.\n\n"
+        ".. toctree::\n   :maxdepth: 2\n\n   intro\n\n"
+        ".. A comment the page never shows\n   on two lines.\n\n"
+        "Activating is optional...\n"
+    )
+    for name in ("venv.rst", "venv.rst.txt"):  # .rst.txt: a Sphinx build's copy of its source
+        (tmp_path / name).write_text(source)
+        [document] = load_file(tmp_path / name)
+        assert document.title == "Creating venv environments"
+        assert document.text.split("\n\n") == [
+            "Creating venv environments",
+            "New in version 3.3.",
+            "The venv module (PEP 405) makes virtual environments.\n"
+            "Run venv.create or python -m venv:",
+            "   python -m venv /path/to/env",
+            "create(env_dir)",
+            "   Create an environment.",
+            "Activating is optional...",
+        ]
+    (tmp_path / "plain.txt").write_text(source)  # another text file keeps what it says
+    assert ":func:`~venv.create`" in load_file(tmp_path / "plain.txt")[0].text
+
+
 def test_beir_jsonl_gives_one_document_per_line(corpus: Path) -> None:
     documents = load_file(corpus / "corpus.jsonl")
     assert [d.uri.rsplit("#", 1)[1] for d in documents] == ["d1", "d2"]
