@@ -24,6 +24,8 @@ _LINK = re.compile(r"`(?P<text>[^`<]+?)\s*<[^`>]*>`__?")
 # `text`_ (a reference to a target defined elsewhere) and ``literal``
 _REFERENCE = re.compile(r"(?<![\w`])`(?P<text>[^`]+)`__?(?![\w`])")
 _LITERAL = re.compile(r"``(?P<text>[^`]+?)``")
+# `text` in the default role (Sphinx shows it in italics)
+_DEFAULT_ROLE = re.compile(r"(?<![\w`])`(?P<text>[^`]+)`(?![\w`])")
 # a line of one repeated punctuation mark over or under a title, or a transition
 _ADORNMENT = re.compile(r"[=\-~^*#+`:'\".]{3,}")
 # ".. name:: argument", ".. _label:", ".. |sub| replace:: ...", ".. comment"
@@ -87,7 +89,8 @@ def inline_text(line: str) -> str:
     line = _ROLE.sub(lambda m: _role_text(m.group("role"), m.group("body")), line)
     line = _LINK.sub(lambda m: m.group("text"), line)
     line = _LITERAL.sub(lambda m: m.group("text"), line)
-    return _REFERENCE.sub(lambda m: m.group("text"), line)
+    line = _REFERENCE.sub(lambda m: m.group("text"), line)
+    return _DEFAULT_ROLE.sub(lambda m: m.group("text"), line)
 
 
 def _role_text(role: str, body: str) -> str:

@@ -89,7 +89,7 @@ def test_restructuredtext_is_read_as_its_page_shows_it(tmp_path: Path) -> None:
         ".. function:: create(env_dir)\n   :noindex:\n\n   Create an environment.\n\n"
         ".. toctree::\n   :maxdepth: 2\n\n   intro\n\n"
         ".. A comment the page never shows\n   on two lines.\n\n"
-        "Activating is optional...\n"
+        "Activating is optional, `None` by default...\n"
     )
     for name in ("venv.rst", "venv.rst.txt"):  # .rst.txt: a Sphinx build's copy of its source
         (tmp_path / name).write_text(source)
@@ -103,7 +103,7 @@ def test_restructuredtext_is_read_as_its_page_shows_it(tmp_path: Path) -> None:
             "   python -m venv /path/to/env",
             "create(env_dir)",
             "   Create an environment.",
-            "Activating is optional...",
+            "Activating is optional, None by default...",
         ]
     (tmp_path / "plain.txt").write_text(source)  # another text file keeps what it says
     assert ":func:`~venv.create`" in load_file(tmp_path / "plain.txt")[0].text
