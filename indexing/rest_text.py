@@ -21,8 +21,9 @@ _ROLE = re.compile(r"(?<![\w`]):(?:[\w.+-]+:)*(?P<role>[\w.+-]+):`(?P<body>[^`]+
 _NUMBERED = {"pep": "PEP {}", "rfc": "RFC {}"}
 # `text <target>`_ and `text <target>`__ (a named or an anonymous hyperlink)
 _LINK = re.compile(r"`(?P<text>[^`<]+?)\s*<[^`>]*>`__?")
-# `text`_ (a reference to a target defined elsewhere) and ``literal``
+# `text`_ (a reference to a target defined elsewhere)
 _REFERENCE = re.compile(r"(?<![\w`])`(?P<text>[^`]+)`__?(?![\w`])")
+# ``literal``
 _LITERAL = re.compile(r"``(?P<text>[^`]+?)``")
 # `text` in the default role (Sphinx shows it in italics)
 _DEFAULT_ROLE = re.compile(r"(?<![\w`])`(?P<text>[^`]+)`(?![\w`])")
