@@ -34,7 +34,8 @@ _EXPLICIT = re.compile(
     r"^(?P<indent>\s*)\.\.(?=\s|$)(?:\s+(?P<name>[\w:.-]+)::(?:\s+(?P<arg>.*))?$)?(?P<rest>.*)"
 )
 # "Example::" shows "Example:" over the literal block it opens; "Example ::" and "::", nothing
-_LITERAL_BLOCK = re.compile(r"(\s*|(?<=\S)\s+)::$")
+_LITERAL_AFTER_WORD = re.compile(r"(?<=\S)::$", re.MULTILINE)
+_LITERAL_MARK = re.compile(r"[ \t]*::$", re.MULTILINE)
 _OPTION = re.compile(r"^\s+:[\w -]+:(\s.*)?$")
 # blocks whose indented lines a page shows nowhere near the text
 _HIDDEN_BLOCKS = frozenset({"index", "toctree", "highlight", "only", "meta", "raw", "include"})
@@ -76,22 +77,22 @@ def rest_text(source: str) -> str:
                 version, _, rest = argument.partition(" ")
                 argument = f"{_VERSION_NOTES[name].format(version)} {rest}".strip()
             if argument:
-                lines.append(explicit.group("indent") + inline_text(argument))
+                lines.append(explicit.group("indent") + argument)
             continue
         if _ADORNMENT.fullmatch(line.strip()):
             continue
-        lines.append(inline_text(line))
-    return "\n".join(lines)
+        lines.append(line)
+    return inline_text("\n".join(lines))  # a role or link may wrap onto the next line
 
 
-def inline_text(line: str) -> str:
-    """A line's roles, links and literals by their text."""
-    line = _LITERAL_BLOCK.sub(lambda m: "" if m.group(1) else ":", line)
-    line = _ROLE.sub(lambda m: _role_text(m.group("role"), m.group("body")), line)
-    line = _LINK.sub(lambda m: m.group("text"), line)
-    line = _LITERAL.sub(lambda m: m.group("text"), line)
-    line = _REFERENCE.sub(lambda m: m.group("text"), line)
-    return _DEFAULT_ROLE.sub(lambda m: m.group("text"), line)
+def inline_text(text: str) -> str:
+    """Roles, links and literals by their text."""
+    text = _LITERAL_MARK.sub("", _LITERAL_AFTER_WORD.sub(":", text))
+    text = _ROLE.sub(lambda m: _role_text(m.group("role"), m.group("body")), text)
+    text = _LINK.sub(lambda m: m.group("text"), text)
+    text = _LITERAL.sub(lambda m: m.group("text"), text)
+    text = _REFERENCE.sub(lambda m: m.group("text"), text)
+    return _DEFAULT_ROLE.sub(lambda m: m.group("text"), text)
 
 
 def _role_text(role: str, body: str) -> str:

@@ -83,7 +83,7 @@ def test_restructuredtext_is_read_as_its_page_shows_it(tmp_path: Path) -> None:
         "Creating :mod:`venv` environments\n"
         "=================================\n\n"
         ".. versionadded:: 3.3\n\n"
-        "The :mod:`venv` module (:pep:`405`) makes `virtual environments <https://x.org/v>`_.\n"
+        "The :mod:`venv` module (:pep:`405`) makes `virtual\nenvironments <https://x.org/v>`_.\n"
         "Run :func:`~venv.create` or ``python -m venv``::\n\n"
         "   python -m venv /path/to/env\n\n"
         ".. function:: create(env_dir)\n   :noindex:\n\n   Create an environment.\n\n"
@@ -98,7 +98,7 @@ def test_restructuredtext_is_read_as_its_page_shows_it(tmp_path: Path) -> None:
         assert document.text.split("\n\n") == [
             "Creating venv environments",
             "New in version 3.3.",
-            "The venv module (PEP 405) makes virtual environments.\n"
+            "The venv module (PEP 405) makes virtual\nenvironments.\n"
             "Run venv.create or python -m venv:",
             "   python -m venv /path/to/env",
             "create(env_dir)",
