@@ -282,6 +282,7 @@ def test_the_lead_sentence_of_the_best_passage_is_kept(scorer) -> None:
 
 
 def test_a_long_answering_sentence_is_read_though_the_lead_spent_the_budget(scorer) -> None:
+    """The lead is the first sentence of a best passage that opens its document."""
     lead = (
         "The Velmora harbour lighthouse, painted white with a red lantern room and a gallery "
         "that visitors may climb in summer, stands on the end of the eastern pier of the town."
@@ -290,12 +291,19 @@ def test_a_long_answering_sentence_is_read_though_the_lead_spent_the_budget(scor
         "The keeper's logbook, kept in the town museum beside the old lenses and the fog horn, "
         "records that the Velmora harbour lighthouse was first lit on the night of 3 March 1871."
     )
-    passages = [passage(1, "Velmora harbour", lead), passage(2, "Lighthouse history", answer)]
+    passages = [
+        passage(1, "Velmora harbour", lead, start=0),  # the opening of its document
+        passage(2, "Lighthouse history", answer),
+    ]
     settings = ContextSettings(budget_tokens=40, keep_lead=1, passage_prior=0.0, min_share=0.0)
     assert len(lead) > settings.budget_tokens * CHARS_PER_TOKEN  # the lead spends it all
     question = "When was the Velmora harbour lighthouse first lit?"
     pruned = prune_passages(question, passages, scorer, settings).passages
     assert [p.read_text for p in pruned] == [lead, answer]
+    # cut from the middle of its document, the chunk opens on a sentence that names nothing
+    passages[0] = passage(1, "Velmora harbour", lead, start=100)
+    pruned = prune_passages(question, passages, scorer, settings).passages
+    assert [p.read_text for p in pruned] == [answer]
 
 
 def test_sentences_far_below_the_best_are_left_out(scorer) -> None:
